@@ -1,0 +1,36 @@
+import { Client, auth, types } from 'cassandra-driver';
+import type { CassandraEnv } from './config';
+
+export { types as cassandraTypes };
+export type { Client as CassandraClient } from 'cassandra-driver';
+
+export interface CassandraClientOptions {
+  /** Connect without a keyspace (the migration runner creates it). */
+  withoutKeyspace?: boolean;
+  readTimeoutMs?: number;
+}
+
+/**
+ * The one way services build a Cassandra client: prepared statements by default, the local
+ * data centre named (required by the driver's DC-aware policy), LOCAL_QUORUM.
+ */
+export function createCassandraClient(
+  env: CassandraEnv,
+  options: CassandraClientOptions = {},
+): Client {
+  return new Client({
+    contactPoints: env.CASSANDRA_CONTACT_POINTS,
+    localDataCenter: env.CASSANDRA_LOCAL_DC,
+    ...(options.withoutKeyspace ? {} : { keyspace: env.CASSANDRA_KEYSPACE }),
+    ...(env.CASSANDRA_USERNAME
+      ? {
+          authProvider: new auth.PlainTextAuthProvider(
+            env.CASSANDRA_USERNAME,
+            env.CASSANDRA_PASSWORD ?? '',
+          ),
+        }
+      : {}),
+    queryOptions: { prepare: true, consistency: types.consistencies.localQuorum },
+    socketOptions: { connectTimeout: 5_000, readTimeout: options.readTimeoutMs ?? 12_000 },
+  });
+}

@@ -1,0 +1,36 @@
+import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import type { KafkaEnv } from '../config';
+import type { Logger } from '../logger';
+
+const toPino: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** Routes kafkajs' own logs into the process's pino logger. */
+export const pinoLogCreator =
+  (logger: Logger): logCreator =>
+  () =>
+  ({ level, log }) => {
+    const { message, ...extra } = log;
+    logger[toPino[level] ?? 'info']({ kafkajs: extra }, message);
+  };
+
+/** The one way to build a kafkajs client (platform is the only kafkajs importer). */
+export function createKafka(
+  env: KafkaEnv,
+  logger: Logger,
+  overrides: Partial<KafkaConfig> = {},
+): Kafka {
+  return new Kafka({
+    clientId: env.KAFKA_CLIENT_ID ?? 'imgpipe',
+    brokers: env.KAFKA_BROKERS,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    ...overrides,
+  });
+}
