@@ -1,0 +1,104 @@
+/**
+ * The Kafka bus contract every service codes against. platform is the only kafkajs importer;
+ * services see topics from the catalogue (`Topics` in @imgpipe/schemas), typed events and
+ * handler outcomes — never kafkajs types.
+ */
+import type { AnyEvent, EventMap, EventName, TopicSpec } from '@imgpipe/schemas';
+
+/** One message to publish: a typed event and its key (the catalogue says which key per topic). */
+export interface OutgoingEvent<K extends EventName = EventName> {
+  name: K;
+  value: EventMap[K];
+  key: string;
+  /** Extra string headers (the schema header is added by the codec). */
+  headers?: Record<string, string>;
+}
+
+export interface EventProducer {
+  /**
+   * Encodes and sends; resolves only when the broker acknowledged every message (acks=-1).
+   * Messages keep their order per key. Large arrays are sent in batches.
+   */
+  send(topic: TopicSpec, events: readonly OutgoingEvent[]): Promise<void>;
+}
+
+/** What a handler decided. Throwing means a fault: the bus retries it like `retry`. */
+export type Outcome =
+  | { readonly kind: 'done' }
+  /** Transient: redeliver after at least `afterMs` via the delay topics (attempt + 1). */
+  | { readonly kind: 'retry'; readonly afterMs?: number; readonly reason: string }
+  /** Permanent: no more attempts; goes to the dead-letter topic with the reason. */
+  | { readonly kind: 'fail'; readonly reason: string };
+
+export const done = (): Outcome => ({ kind: 'done' });
+export const retry = (reason: string, afterMs?: number): Outcome =>
+  afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs };
+export const fail = (reason: string): Outcome => ({ kind: 'fail', reason });
+
+export interface IncomingMessage {
+  /** The decoded event (a decode failure never reaches the handler: it is dead-lettered). */
+  event: AnyEvent;
+  key: string | null;
+  /** Topic the message was originally published to (not the delay topic). */
+  topic: string;
+  partition: number;
+  offset: string;
+  /** 1 on first delivery, +1 per redelivery through the delay topics. */
+  attempt: number;
+  headers: Record<string, string>;
+  /** Call between long stages so the group does not consider this member dead. */
+  heartbeat(): Promise<void>;
+  /** Aborted when the consumer is stopping (handlers may abandon work; it is not committed). */
+  signal: AbortSignal;
+}
+
+export type Handler = (message: IncomingMessage) => Promise<Outcome>;
+
+export interface RetryPolicy {
+  /** Delay before attempt n+1, for n = 1..delaysMs.length (one delay tier topic each). */
+  delaysMs: readonly number[];
+  /** The delay tier topics, same length as delaysMs (e.g. Topics.imagesRetry). */
+  tiers: readonly TopicSpec[];
+  /** Where exhausted, failed and undecodable messages go (e.g. Topics.imagesDlq). */
+  deadLetter: TopicSpec;
+  /**
+   * Called once when a message has no attempts left (retry on the last attempt, or `fail`),
+   * before it is dead-lettered: the service records the final failure (e.g. the processor
+   * publishes ImageFailed RETRIES_EXHAUSTED). If it throws, the message is retried later.
+   */
+  onExhausted?: (
+    message: IncomingMessage,
+    reason: string,
+    outcome: 'retry' | 'fail',
+  ) => Promise<void>;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: readonly TopicSpec[];
+  handler: Handler;
+  retry?: RetryPolicy;
+  /** Partitions handled concurrently (default 1). */
+  partitionsConcurrently?: number;
+  /** Upper bound on messages being handled at once across partitions (default = partitionsConcurrently). */
+  maxInFlight?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Where to start when the group has no committed offset (default true = earliest). */
+  fromBeginning?: boolean;
+}
+
+export interface BusConsumer {
+  start(): Promise<void>;
+  /** Stops fetching, lets in-flight handlers finish, commits, disconnects. Idempotent. */
+  stop(): Promise<void>;
+  /** True once joined and consuming (for /readyz). */
+  isRunning(): boolean;
+}
+
+export interface Bus {
+  producer(): Promise<EventProducer>;
+  consumer(options: ConsumerOptions): BusConsumer;
+  /** Flushes and disconnects every producer and consumer it made. Idempotent. */
+  close(): Promise<void>;
+}
