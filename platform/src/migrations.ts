@@ -33,21 +33,23 @@ export function splitCql(text: string): string[] {
   return statements.filter(Boolean);
 }
 
-/** Reads `NNNN_name.cql` files in version order; a gap or duplicate version is an error. */
+/**
+ * Reads `NNNN_name.cql` files in version order. Versions must be unique; gaps are allowed so
+ * that work on separate branches can reserve numbers without renumbering each other's files.
+ */
 export function loadMigrations(dir: string): Migration[] {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.cql'))
     .sort();
-  return files.map((file, i) => {
+  let previous = 0;
+  return files.map((file) => {
     const match = FILE.exec(file);
     if (!match) throw new ImgpipeError('ERR_MIGRATION_NAME', `${file}: expected NNNN_name.cql`);
     const version = Number(match[1]);
-    if (version !== i + 1) {
-      throw new ImgpipeError(
-        'ERR_MIGRATION_ORDER',
-        `${file}: expected version ${i + 1} (no gaps, no duplicates)`,
-      );
+    if (version <= previous) {
+      throw new ImgpipeError('ERR_MIGRATION_ORDER', `${file}: version ${version} is used twice`);
     }
+    previous = version;
     const text = readFileSync(path.join(dir, file), 'utf8');
     return {
       version,
