@@ -10,3 +10,4 @@ export * from './migrations';
 export * from './kafka/client';
 export * from './kafka/admin';
 export * from './bus/types';
+export * from './net/address-guard';
