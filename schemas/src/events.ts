@@ -161,5 +161,14 @@ export interface EventMap {
   Envelope: Envelope;
 }
 export type EventName = keyof EventMap;
+/** Every event name, for code that iterates over the contracts (the codec, tests, tooling). */
+export const EVENT_NAMES = [
+  'RequestAccepted',
+  'ImageRequested',
+  'ImageCompressed',
+  'ImageFailed',
+  'RequestCompleted',
+  'Envelope',
+] as const satisfies readonly EventName[];
 /** A decoded message: discriminated by `name`. */
 export type AnyEvent = { [K in EventName]: { name: K; value: EventMap[K] } }[EventName];
