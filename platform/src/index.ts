@@ -11,3 +11,4 @@ export * from './kafka/client';
 export * from './kafka/admin';
 export * from './bus/types';
 export * from './net/address-guard';
+export * from './bus/bus';

@@ -48,7 +48,12 @@ export interface IncomingMessage {
   headers: Record<string, string>;
   /** Call between long stages so the group does not consider this member dead. */
   heartbeat(): Promise<void>;
-  /** Aborted when the consumer is stopping (handlers may abandon work; it is not committed). */
+  /**
+   * Aborted when the consumer is stopping and the grace period is over (the handler may abandon
+   * its work: unless it still returns `done`, the message is not committed and is redelivered),
+   * or when the handler stalled past `stallTimeoutMs` (whatever it then returns or throws is
+   * handled as usual).
+   */
   signal: AbortSignal;
 }
 
@@ -82,10 +87,34 @@ export interface ConsumerOptions {
   partitionsConcurrently?: number;
   /** Upper bound on messages being handled at once across partitions (default = partitionsConcurrently). */
   maxInFlight?: number;
+  /** Group session timeout (default 30 000): how long a silent member stays in the group. */
   sessionTimeoutMs?: number;
+  /** Heartbeat period (default 3 000; must be below sessionTimeoutMs, ideally a third of it). */
   heartbeatIntervalMs?: number;
   /** Where to start when the group has no committed offset (default true = earliest). */
   fromBeginning?: boolean;
+  /**
+   * Dead-letter topic for a consumer WITHOUT a RetryPolicy: undecodable messages and `fail`
+   * outcomes go there (with a RetryPolicy, `retry.deadLetter` is used). Without either, such
+   * messages are logged at error level and committed, never left blocking the partition.
+   */
+  deadLetter?: TopicSpec;
+  /**
+   * The bus heartbeats for the group while a handler runs, so one slow message does not cost a
+   * rebalance. It stops doing so, and aborts the message's `signal`, once the handler has gone
+   * this long without calling `heartbeat()` (it is presumed stuck; default 120 000 ms).
+   */
+  stallTimeoutMs?: number;
+  /** How long stop() lets in-flight handlers run before aborting their `signal` (default 10 000). */
+  stopGraceMs?: number;
+  /** Time a member may take to rejoin during a rebalance (default 60 000). */
+  rebalanceTimeoutMs?: number;
+  /** Finished offsets are committed at this period during a batch and at every batch end (default 1 000). */
+  commitIntervalMs?: number;
+  /** Longest fetch wait; also bounds how late a resumed delay partition is noticed (default 1 000). */
+  maxWaitTimeMs?: number;
+  /** Bytes fetched per partition per request: bounds the memory of buffered messages (default 1 MiB). */
+  maxBytesPerPartition?: number;
 }
 
 export interface BusConsumer {

@@ -9,13 +9,23 @@ const toPino: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs warnings that describe a deliberate choice, not a problem: the bus bounds the
+ * idempotent producer's retries so a send fails instead of hanging while Kafka is down, and
+ * replaces the producer after a failed send (see bus/producer.ts).
+ */
+const EXPECTED_WARNINGS = new Set([
+  'Limiting retries for the idempotent producer may invalidate EoS guarantees',
+]);
+
 /** Routes kafkajs' own logs into the process's pino logger. */
 export const pinoLogCreator =
   (logger: Logger): logCreator =>
   () =>
   ({ level, log }) => {
     const { message, ...extra } = log;
-    logger[toPino[level] ?? 'info']({ kafkajs: extra }, message);
+    const pinoLevel = EXPECTED_WARNINGS.has(message) ? 'debug' : (toPino[level] ?? 'info');
+    logger[pinoLevel]({ kafkajs: extra }, message);
   };
 
 /** The one way to build a kafkajs client (platform is the only kafkajs importer). */
