@@ -146,6 +146,8 @@ export function createProcessor(config: ProcessorConfig, deps: ProcessorDeps): P
       partitionsConcurrently: concurrency,
       maxInFlight: concurrency,
       stopGraceMs: config.SHUTDOWN_GRACE_MS,
+      sessionTimeoutMs: config.PROCESSOR_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: Math.min(3_000, Math.floor(config.PROCESSOR_SESSION_TIMEOUT_MS / 3)),
       retry: {
         delaysMs: delays,
         tiers: topics.imagesRetry.slice(0, delays.length),

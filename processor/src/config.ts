@@ -23,6 +23,8 @@ export const processorEnv = z.object({
   /** Images handled at once; default one per core (sharp's threads are sized to match). */
   PROCESSOR_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(os.availableParallelism()),
   PROCESSOR_GROUP_ID: z.string().min(1).default('imgpipe-processor'),
+  /** How long a silent (crashed) member keeps its partitions before the group moves them. */
+  PROCESSOR_SESSION_TIMEOUT_MS: envField.positiveMs(30_000),
   /** Delay before each redelivery through the delay tiers (one per tier, at most 3). */
   IMAGE_RETRY_DELAYS_MS: envField
     .list('30000,300000,1800000')
