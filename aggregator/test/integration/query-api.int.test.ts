@@ -84,10 +84,12 @@ describe('query API', () => {
     const bad = await get('/status/not-a-uuid');
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({
-      error: expect.objectContaining({
+      error: {
         code: 'ERR_INVALID_REQUEST_ID',
-        message: expect.stringContaining('"not-a-uuid"'),
-      }),
+        message:
+          'Request id must be a UUID like 0b7e4c8e-5a2d-4f1b-9c3e-2d6a8f1e4b70, got "not-a-uuid"',
+        details: { field: 'request_id', value: 'not-a-uuid' },
+      },
     });
     const id = randomUUID();
     for (const p of [
@@ -118,7 +120,7 @@ describe('query API', () => {
       status: 'PENDING',
       progress: { total: 4, compressed: 0, failed: 0, pending: 4, percent: 0 },
       created_at: new Date(fixture('RequestAccepted').occurredAt).toISOString(),
-      updated_at: expect.any(String),
+      updated_at: expect.any(String) as unknown,
       completed_at: null,
       webhook: { state: 'PENDING', attempts: 0, last_status_code: null },
       bytes_in: 0,
@@ -153,6 +155,7 @@ describe('query API', () => {
     await apply(accepted(id, 6, 3), compressed(id, 0, 0), failed(id, 0, 1), compressed(id, 1, 0));
     await apply(compressed(id, 2, 0), compressed(id, 2, 1));
     const positions: string[] = [];
+    const outputs: (string | null)[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
@@ -172,22 +175,19 @@ describe('query API', () => {
         images_page: { limit: number; next_cursor: string | null };
       };
       for (const product of page.products) {
-        for (const image of product.images)
+        for (const image of product.images) {
           positions.push(`${product.position}/${image.position}:${image.status}`);
-      }
-      if (pages === 0) {
-        expect(page.products[0]!.images[0]!.output_url).toBe(
-          `http://127.0.0.1:8080/images/${id}/1/1`,
-        );
-        expect(page.products[0]!.images[1]).toMatchObject({
-          output_url: null,
-          failure_code: 'HTTP_NOT_FOUND',
-        });
+          outputs.push(image.output_url ?? image.failure_code);
+        }
       }
       cursor = page.images_page.next_cursor;
       pages += 1;
     } while (cursor);
     expect(pages).toBe(3);
+    expect(outputs.slice(0, 2)).toEqual([
+      `http://127.0.0.1:8080/images/${id}/1/1`,
+      'HTTP_NOT_FOUND',
+    ]);
     expect(positions).toEqual([
       '1/1:COMPRESSED',
       '1/2:FAILED',
@@ -250,7 +250,7 @@ describe('query API', () => {
       status: 'COMPLETED_WITH_ERRORS',
       progress: { total: 12, compressed: 10, failed: 2, pending: 0, percent: 100 },
       output_csv_url: `http://127.0.0.1:8080/requests/${id}/output.csv`,
-      completed_at: expect.any(String),
+      completed_at: expect.any(String) as unknown,
     });
 
     const latch = (
@@ -258,7 +258,9 @@ describe('query API', () => {
         prepare: true,
       })
     ).first();
-    expect(latch.get('completion_id').toString()).toBe(completionIdFor(id));
+    expect((latch.get('completion_id') as { toString(): string }).toString()).toBe(
+      completionIdFor(id),
+    );
     expect(latch.get('published')).toBe(true);
     expect(latch.get('status')).toBe('COMPLETED_WITH_ERRORS');
     const row = (
