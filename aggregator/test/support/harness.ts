@@ -2,6 +2,7 @@
  * Shared pieces of the aggregator's integration tests: migrations, private topics, in-process
  * aggregators on port 0, a producer for test events, and a reader of everything on a topic.
  */
+import { randomUUID } from 'node:crypto';
 import {
   createBus,
   createCassandraClient,
@@ -18,6 +19,8 @@ import {
 import {
   Topics,
   cqlMigrationsDir,
+  fixture,
+  imageIdFor,
   type AnyEvent,
   type RequestCompleted,
   type TopicSpec,
@@ -155,4 +158,127 @@ export async function testCassandra(): Promise<CassandraClient> {
   const client = createCassandraClient(env.cassandra);
   await client.connect();
   return client;
+}
+
+export interface Truth {
+  requestId: string;
+  total: number;
+  compressed: number;
+  failed: number;
+  bytesIn: number;
+  bytesOut: number;
+  status: 'COMPLETED' | 'COMPLETED_WITH_ERRORS' | 'FAILED';
+}
+
+/**
+ * A request of `products` × `perProduct` images where image n fails when `fails(n)`; its
+ * RequestAccepted, one result per image, and the counts a correct aggregator must end with.
+ */
+export function syntheticRequest(
+  requestId: string,
+  products: number,
+  perProduct: number,
+  fails: (n: number) => boolean = () => false,
+): { accepted: TestEvent; results: TestEvent[]; truth: Truth } {
+  const accepted: TestEvent = {
+    name: 'RequestAccepted',
+    value: fixture('RequestAccepted', { requestId, products, images: products * perProduct }),
+  };
+  const results: TestEvent[] = [];
+  const truth: Truth = {
+    requestId,
+    total: products * perProduct,
+    compressed: 0,
+    failed: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    status: 'COMPLETED',
+  };
+  for (let p = 0; p < products; p += 1) {
+    for (let i = 0; i < perProduct; i += 1) {
+      const n = p * perProduct + i;
+      const ref = {
+        requestId,
+        eventId: randomUUID(),
+        imageId: imageIdFor(requestId, p, i),
+        productIndex: p,
+        imageIndex: i,
+        serialNumber: String(p + 1),
+        productName: `Product ${p + 1}`,
+        inputUrl: `https://cdn.example.com/${p}/${i}.jpg`,
+      };
+      if (fails(n)) {
+        truth.failed += 1;
+        results.push({ name: 'ImageFailed', value: fixture('ImageFailed', ref) });
+      } else {
+        const bytesIn = 10_000 + n;
+        const bytesOut = 3_000 + n;
+        truth.compressed += 1;
+        truth.bytesIn += bytesIn;
+        truth.bytesOut += bytesOut;
+        results.push({
+          name: 'ImageCompressed',
+          value: fixture('ImageCompressed', {
+            ...ref,
+            bytesIn,
+            bytesOut,
+            outputKey: `outputs/${requestId}/${p + 1}-${i + 1}.jpg`,
+          }),
+        });
+      }
+    }
+  }
+  truth.status =
+    truth.failed === 0 ? 'COMPLETED' : truth.compressed === 0 ? 'FAILED' : 'COMPLETED_WITH_ERRORS';
+  return { accepted, results, truth };
+}
+
+export interface StoredOutcome {
+  completionId: string;
+  status: string;
+  published: boolean;
+  total: number;
+  compressed: number;
+  failed: number;
+  bytesIn: number;
+  bytesOut: number;
+  rowStatus: string | null;
+  rowCompressed: number | null;
+  rowFailed: number | null;
+}
+
+/** The completion latch and the request row of a request, or undefined while not completed. */
+export async function storedOutcome(
+  cassandra: CassandraClient,
+  requestId: string,
+): Promise<StoredOutcome | undefined> {
+  const latch = (
+    await cassandra.execute(
+      'SELECT completion_id, status, published, total, compressed, failed, bytes_in, bytes_out FROM request_completions WHERE request_id = ?',
+      [requestId],
+      { prepare: true },
+    )
+  ).first();
+  if (!latch) return undefined;
+  const row = (
+    await cassandra.execute(
+      'SELECT status, compressed_images, failed_images FROM requests WHERE request_id = ?',
+      [requestId],
+      { prepare: true },
+    )
+  ).first();
+  const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    completionId: (latch.get('completion_id') as { toString(): string }).toString(),
+    status: latch.get('status') as string,
+    published: latch.get('published') === true,
+    total: n(latch.get('total'))!,
+    compressed: n(latch.get('compressed'))!,
+    failed: n(latch.get('failed'))!,
+    bytesIn: n(latch.get('bytes_in'))!,
+    bytesOut: n(latch.get('bytes_out'))!,
+    rowStatus: row ? (row.get('status') as string) : null,
+    rowCompressed: row ? n(row.get('compressed_images')) : null,
+    rowFailed: row ? n(row.get('failed_images')) : null,
+  };
 }
