@@ -89,7 +89,8 @@ export function createProcessor(config: ProcessorConfig, deps: ProcessorDeps): P
   configureSharp(Math.max(1, Math.floor(os.availableParallelism() / concurrency)));
 
   const bus =
-    deps.bus ?? createBus({ kafka: config, logger, registry, clientId: 'imgpipe-processor' });
+    deps.bus ??
+    createBus({ kafka: config, logger: deps.logger, registry, clientId: 'imgpipe-processor' });
   const s3 = createS3Client(config);
   const fetcher = createHttpFetcher({
     allow: config.FETCH_ALLOW_CIDRS,
