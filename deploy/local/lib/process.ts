@@ -55,9 +55,23 @@ export function checkMaven(): void {
   }
 }
 
+/**
+ * mkdir -p one level at a time: Node's recursive mkdirSync can spin forever on pseudo
+ * filesystems (seen with a folder under /proc), and a stepwise walk fails on the first
+ * level that cannot be created, which is also the one to name in the error.
+ */
+function mkdirp(dir: string): void {
+  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+  let current = path.sep;
+  for (const part of parts) {
+    current = path.join(current, part);
+    if (!existsSync(current)) mkdirSync(current);
+  }
+}
+
 export function ensureWritableDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirp(dir);
     accessSync(dir, constants.W_OK);
     const probe = path.join(dir, `.write-test-${process.pid}`);
     writeFileSync(probe, 'ok');
