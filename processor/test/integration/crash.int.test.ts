@@ -49,11 +49,11 @@ function startChild(topics: ProcessorTopics, groupId: string): Promise<Child> {
     proc.once('exit', (code) => resolve(code)),
   );
   return new Promise((resolve, reject) => {
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       output.push(chunk);
       if (chunk.includes('ready ')) resolve({ proc, output, exited });
     });
-    proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+    proc.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
     proc.once('exit', (code) =>
       reject(new Error(`processor child exited (${code}) before ready:\n${output.join('')}`)),
     );
