@@ -5,7 +5,9 @@
  * A service that dies is reported by name with its last log lines, and the rest are stopped.
  */
 import { prettyFactory } from 'pino-pretty';
+import path from 'node:path';
 import { up, down } from './lib/launcher';
+import { ensureSamples, serveSamples } from './lib/samples';
 import { resolveProfile } from './lib/profile';
 import {
   hasService,
@@ -49,6 +51,17 @@ async function main(): Promise<number> {
     `engines      | ready (started: ${engines.started.join(', ') || 'none'}; reused: ${engines.reused.join(', ') || 'none'})`,
   );
 
+  // Sample images for examples/products.csv, generated here and served by the stack itself.
+  const samplesDir = path.join(path.dirname(profile.stateDir), 'samples');
+  await ensureSamples(samplesDir);
+  const samplesPort = Number(process.env.SAMPLES_PORT || 8090);
+  const samples = await serveSamples(samplesDir, samplesPort).catch((err: Error) => {
+    throw new Error(
+      `sample image server: port ${samplesPort} unavailable (${err.message}); set SAMPLES_PORT`,
+    );
+  });
+  console.log(`samples      | serving ${samplesDir} at http://127.0.0.1:${samplesPort}/samples/`);
+
   const ports = servicePorts();
   const env = stackEnv(engines.env, ports);
   const processors = Math.max(1, Number(process.env.PROCESSORS || 1));
@@ -75,6 +88,7 @@ async function main(): Promise<number> {
     stopping = true;
     console.log('stack        | stopping services…');
     await Promise.all(running.map((s) => stopService(s)));
+    samples.close();
     if (engines.started.length > 0) {
       console.log(
         `stack        | stopping engines this command started: ${engines.started.join(', ')}`,

@@ -62,7 +62,7 @@ export function checkMaven(): void {
  */
 function mkdirp(dir: string): void {
   const parts = path.resolve(dir).split(path.sep).filter(Boolean);
-  let current = path.sep;
+  let current: string = path.sep;
   for (const part of parts) {
     current = path.join(current, part);
     if (!existsSync(current)) mkdirSync(current);
