@@ -107,7 +107,8 @@ export async function waitDone(
 export async function outputCsv(baseUrl: string, id: string): Promise<string[][]> {
   const res = await fetch(`${baseUrl}/requests/${id}/output.csv`);
   if (res.status !== 200) throw new Error(`output.csv → ${res.status} ${await res.text()}`);
-  return parse<string[]>(await res.text(), { bom: true });
+  const rows: string[][] = parse(await res.text(), { bom: true });
+  return rows;
 }
 
 export const splitUrls = (cell: string | undefined): string[] =>
