@@ -22,9 +22,10 @@ function main(): void {
     }
     throw err;
   }
-  // sharp's work runs on libuv's pool (default 4 threads), which DNS lookups share: give it
-  // room for every image in flight plus lookups. Must be set before the pool's first use.
-  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, config.PROCESSOR_CONCURRENCY + 2));
+  // sharp's work runs on libuv's pool (default 4 threads), which DNS lookups share: room for
+  // every image in flight (a PNG encodes two candidates at once) plus lookups, so a lookup
+  // never queues behind compressions. Must be set before the pool's first use.
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, 2 * config.PROCESSOR_CONCURRENCY + 2));
 
   const logger = createLogger({
     service: 'processor',

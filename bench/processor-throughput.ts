@@ -1,0 +1,319 @@
+/**
+ * Processor throughput vs plain sharp, on real photographs (issue 5, Benchmark).
+ *
+ *   npx tsx --conditions=development bench/processor-throughput.ts
+ *
+ * Corpus: every JPEG and PNG of Debian's `plasma-workspace-wallpapers` (installed with apt
+ * when /usr/share/wallpapers is missing), served by a local HTTP origin in a child process
+ * (like a remote origin: its CPU and memory are not this process's).
+ *
+ * Runs, in one process, at the same concurrency (one image per core) and sharp settings:
+ *   1. processor: the production per-image path — safe downloader (address guard, caps,
+ *      deadline) → signature sniffing → the sharp compressor → keep-original rule → store —
+ *      with a store that counts bytes (Kafka and S3 are outside "the processor alone";
+ *      BENCH_S3=1 stores in the S3 from S3_* env instead);
+ *   2. plain sharp: the same bytes, read from disk, through bare sharp calls with the same
+ *      options (auto-orient, ICC kept, quality 50, palette-vs-lossless PNG).
+ * Prints images/s of both, their ratio (goal ≥ 0.9), peak RSS of the processor run (goal
+ * < 1 GiB) and bytes out / bytes in. BENCH_LIMIT=n takes the n largest files only.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import sharp from 'sharp';
+import { createS3Client, ensureBucket, parseAllowCidrs, parseEnv, s3Env } from '@imgpipe/platform';
+import type { ImageRequested } from '@imgpipe/schemas';
+import { createHttpFetcher } from '../processor/src/adapters/http-fetcher';
+import { createS3Store } from '../processor/src/adapters/s3-store';
+import { configureSharp, createSharpCompressor } from '../processor/src/adapters/sharp/compressor';
+import { createImageHandler } from '../processor/src/domain/image-handler';
+import { createImagePipeline } from '../processor/src/domain/pipeline';
+import type { ImageResult, ObjectStore, PipelineObserver } from '../processor/src/domain/ports';
+
+const WALLPAPERS = '/usr/share/wallpapers';
+const QUALITY = 50;
+
+function ensureCorpus(): string[] {
+  if (!existsSync(WALLPAPERS)) {
+    console.log(`${WALLPAPERS} missing: installing plasma-workspace-wallpapers with apt-get…`);
+    const install = () =>
+      execFileSync(
+        'apt-get',
+        ['install', '-y', '--no-install-recommends', 'plasma-workspace-wallpapers'],
+        {
+          stdio: 'inherit',
+          env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+        },
+      );
+    try {
+      install();
+    } catch {
+      execFileSync('apt-get', ['update'], { stdio: 'inherit' });
+      install();
+    }
+  }
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.(jpe?g|png)$/i.test(entry.name)) files.push(realpathSync(full));
+    }
+  };
+  walk(WALLPAPERS);
+  // Most sizes of a wallpaper are symlinks to one file: each distinct file once.
+  const bySize = [...new Set(files)]
+    .map((f) => ({ f, size: statSync(f).size }))
+    .sort((a, b) => b.size - a.size)
+    .map((x) => x.f);
+  const limit = Number(process.env.BENCH_LIMIT ?? 0);
+  return limit > 0 ? bySize.slice(0, limit) : bySize;
+}
+
+/** A static file origin in a child process; resolves with its base URL. */
+async function startOrigin(): Promise<{ url: string; stop: () => void }> {
+  const script = `
+    const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
+    const root = ${JSON.stringify(WALLPAPERS)};
+    const server = http.createServer((req, res) => {
+      const file = path.join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+      if (!file.startsWith(root + '/')) { res.writeHead(403).end(); return; }
+      fs.stat(file, (err, st) => {
+        if (err) { res.writeHead(404).end(); return; }
+        res.writeHead(200, { 'content-length': st.size, 'content-type': 'application/octet-stream' });
+        fs.createReadStream(file).pipe(res);
+      });
+    });
+    server.keepAliveTimeout = 30000;
+    server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      const m = /port (\d+)/.exec(s);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`origin exited (${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
+/** Runs `work` over `items` with `concurrency` workers. */
+async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+/** Peak RSS sampler (ru_maxrss is process-lifetime, so sample to attribute per phase). */
+function rssSampler() {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 25);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage.rss());
+    },
+  };
+}
+
+/** Plain sharp, the same settings as adapters/sharp/compressor.ts for keep-format output. */
+async function plainSharp(bytes: Buffer): Promise<number> {
+  const meta = await sharp(bytes).metadata();
+  let p = sharp(bytes, { failOn: 'error', limitInputPixels: 50_000_000 }).autoOrient();
+  if (meta.icc !== undefined && meta.space !== 'cmyk') p = p.keepIccProfile();
+  let out: Buffer;
+  if (meta.format === 'png') {
+    const [palette, lossless] = await Promise.all([
+      p.clone().png({ palette: true, quality: QUALITY, effort: 4, compressionLevel: 9 }).toBuffer(),
+      p.clone().png({ compressionLevel: 6, adaptiveFiltering: true }).toBuffer(),
+    ]);
+    out = palette.length <= lossless.length ? palette : lossless;
+  } else {
+    out = await p.jpeg({ quality: QUALITY }).toBuffer();
+  }
+  return Math.min(out.length, bytes.length);
+}
+
+async function main(): Promise<void> {
+  const files = ensureCorpus();
+  const cores = os.availableParallelism();
+  const concurrency = Number(process.env.PROCESSOR_CONCURRENCY ?? cores);
+  const inputBytes = files.reduce((n, f) => n + statSync(f).size, 0);
+  console.log(
+    `corpus: ${files.length} files (${(inputBytes / 2 ** 20).toFixed(1)} MiB), ${cores} cores, concurrency ${concurrency}`,
+  );
+  configureSharp(Math.max(1, Math.floor(cores / concurrency)));
+  const origin = await startOrigin();
+
+  // The processor's path, production adapters, store per BENCH_S3.
+  let bytesIn = 0;
+  let bytesOut = 0;
+  const countingStore: ObjectStore = {
+    put: (_key, bytes) => {
+      bytesOut += bytes.length;
+      return Promise.resolve();
+    },
+  };
+  let store = countingStore;
+  if (process.env.BENCH_S3 === '1') {
+    const env = parseEnv(s3Env, process.env);
+    const s3 = createS3Client(env);
+    await ensureBucket(s3, env.S3_BUCKET);
+    const real = createS3Store(s3, env.S3_BUCKET);
+    store = {
+      put: async (key, bytes, type, signal) => {
+        await real.put(key, bytes, type, signal);
+        bytesOut += bytes.length;
+      },
+    };
+  }
+  const observer: PipelineObserver = {
+    stage: () => undefined,
+    bytes: (i) => {
+      bytesIn += i;
+    },
+    outcome: () => undefined,
+    inFlight: () => undefined,
+  };
+  const fetcher = createHttpFetcher({
+    allow: parseAllowCidrs('127.0.0.0/8'),
+    connectTimeoutMs: 5_000,
+    totalTimeoutMs: 60_000,
+    maxBytes: 25 * 2 ** 20,
+    maxRedirects: 3,
+  });
+  const clock = {
+    now: () => Date.now(),
+    monotonic: () => performance.now(),
+    sleep: (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }),
+  };
+  const results: ImageResult[] = [];
+  const handler = createImageHandler({
+    pipeline: createImagePipeline({
+      fetcher,
+      compressor: createSharpCompressor({ maxPixels: 50_000_000, timeoutMs: 60_000 }),
+      store,
+      observer,
+      clock,
+      urls: { publicBaseUrl: 'http://127.0.0.1:8080' },
+    }),
+    publisher: {
+      publish: (r) => {
+        results.push(r);
+        return Promise.resolve();
+      },
+    },
+    observer,
+    clock,
+    ids: { eventId: randomUUID },
+    retry: { maxDeliveries: 1, quickRetryMs: 0 },
+  });
+  const requestId = randomUUID();
+  const requests: ImageRequested[] = files.map((f, i) => ({
+    eventId: randomUUID(),
+    occurredAt: Date.now(),
+    requestId,
+    imageId: randomUUID(),
+    productIndex: i,
+    imageIndex: 0,
+    serialNumber: String(i),
+    productName: path.basename(f),
+    inputUrl: `${origin.url}/${path.relative(WALLPAPERS, f).split(path.sep).map(encodeURIComponent).join('/')}`,
+    options: { quality: QUALITY, format: 'keep', maxDimension: null },
+  }));
+  const signal = new AbortController().signal;
+  const runProcessor = (list: readonly ImageRequested[]) =>
+    pool(list, concurrency, async (request) => {
+      await handler.handle({ request, attempt: 1, signal, heartbeat: () => Promise.resolve() });
+    });
+
+  // Warm up both paths (libvips init, connection pool) on the smallest files.
+  const warm = files.slice(-Math.min(4, files.length));
+  await runProcessor(requests.slice(-warm.length));
+  for (const f of warm) await plainSharp(await readFile(f));
+  results.length = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  const processorPhase = async () => {
+    results.length = 0;
+    bytesIn = 0;
+    bytesOut = 0;
+    const rss = rssSampler();
+    const t = performance.now();
+    await runProcessor(requests);
+    return { seconds: (performance.now() - t) / 1000, peakRss: rss.stop() };
+  };
+  let sharpIn = 0;
+  let sharpOut = 0;
+  const sharpPhase = async () => {
+    sharpIn = 0;
+    sharpOut = 0;
+    const t = performance.now();
+    await pool(files, concurrency, async (f) => {
+      const bytes = await readFile(f);
+      const out = await plainSharp(bytes);
+      sharpIn += bytes.length;
+      sharpOut += out;
+    });
+    return (performance.now() - t) / 1000;
+  };
+
+  // A B B A: the cores are shared with other work, so drift in background load hits both
+  // sides equally. The processor goes first so its first peak RSS is its own.
+  const p1 = await processorPhase();
+  console.log(`  processor run 1: ${p1.seconds.toFixed(1)} s`);
+  const s1 = await sharpPhase();
+  console.log(`  plain sharp run 1: ${s1.toFixed(1)} s`);
+  const s2 = await sharpPhase();
+  console.log(`  plain sharp run 2: ${s2.toFixed(1)} s`);
+  const p2 = await processorPhase();
+  console.log(`  processor run 2: ${p2.seconds.toFixed(1)} s`);
+  const processorSeconds = p1.seconds + p2.seconds;
+  const sharpSeconds = s1 + s2;
+  const peakRss = p1.peakRss;
+  const failures = results.filter((r) => r.name === 'ImageFailed');
+  const kept = results.filter((r) => r.name === 'ImageCompressed' && r.value.keptOriginal).length;
+
+  origin.stop();
+  await fetcher.close();
+
+  const processorRate = (2 * files.length) / processorSeconds;
+  const sharpRate = (2 * files.length) / sharpSeconds;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  console.log('');
+  console.log(
+    `processor     ${processorRate.toFixed(2)} images/s  (${processorSeconds.toFixed(1)} s for 2 runs)`,
+  );
+  console.log(
+    `plain sharp   ${sharpRate.toFixed(2)} images/s  (${sharpSeconds.toFixed(1)} s for 2 runs)`,
+  );
+  console.log(`ratio         ${(processorRate / sharpRate).toFixed(3)}  (goal >= 0.9)`);
+  console.log(
+    `peak RSS      ${mib(peakRss)}  (goal < 1024 MiB, first processor run; process max ${mib(process.resourceUsage().maxRSS * 1024)})`,
+  );
+  console.log(
+    `bytes out/in  ${(bytesOut / bytesIn).toFixed(3)}  (processor: ${mib(bytesOut)} / ${mib(bytesIn)}; plain sharp: ${(sharpOut / sharpIn).toFixed(3)})`,
+  );
+  console.log(
+    `outcomes      ${results.length - failures.length} stored (${kept} kept original), ${failures.length} failed`,
+  );
+  for (const f of failures.slice(0, 5)) {
+    const v = f.value as { productName: string; failureCode: string; message: string };
+    console.log(`  failed: ${v.productName} ${v.failureCode} ${v.message}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
