@@ -95,9 +95,11 @@ describe('processor crash', () => {
     const groupId = uniqueName('it_crash');
     const first = await startChild(topics, groupId);
     children.push(first);
+    // Kill when some results are out AND more downloads were started than results published:
+    // images are in flight at the moment of the kill.
     await collector.until(
-      (r) => r.length >= 4,
-      'the first process to publish a few results',
+      (r) => r.length >= 4 && origin.hits('/slow.jpg') > r.length,
+      'the first process to be mid-stream',
       60_000,
     );
     first.proc.kill('SIGKILL');
