@@ -75,6 +75,7 @@ export function uploadHandler(deps: UploadRouteDeps): RequestHandler {
     const started = process.hrtime.bigint();
     let received: ReceivedUpload | undefined;
     const handle = async () => {
+      let send: () => void;
       try {
         received = await receiveUpload(req, { limits: deps.limits, spoolDir: deps.spoolDir });
         // Cheap problems first: a bad form field is reported before the CSV's rows.
@@ -89,31 +90,37 @@ export function uploadHandler(deps: UploadRouteDeps): RequestHandler {
           options,
           idempotencyKey,
         });
-        if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
-        else {
+        if (!result.replayed) {
           metrics.rows.inc(result.body.products);
           metrics.images.inc(result.body.images);
         }
-        res.status(202).location(result.body.status_url).json(result.body);
-        finish(result.replayed ? 'replayed' : 'accepted', started);
+        send = () => {
+          if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+          res.status(202).location(result.body.status_url).json(result.body);
+          finish(result.replayed ? 'replayed' : 'accepted', started);
+        };
       } catch (err) {
-        // A body that was not read to the end cannot be followed by another request on the
-        // same connection.
-        if (!req.complete) res.setHeader('Connection', 'close');
-        if (err instanceof UploadError || err instanceof UnavailableError) {
-          const status = err.httpStatus ?? 400;
-          metrics.rejections.inc({ code: err.code });
-          const retryAfter = err.retryAfterSeconds;
-          if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+        if (!(err instanceof UploadError || err instanceof UnavailableError)) {
+          finish('error', started);
+          await received?.dispose();
+          throw err;
+        }
+        const status = err.httpStatus ?? 400;
+        metrics.rejections.inc({ code: err.code });
+        send = () => {
+          // A body that was not read to the end cannot be followed by another request on the
+          // same connection.
+          if (!req.complete) res.setHeader('Connection', 'close');
+          if (err.retryAfterSeconds !== undefined) {
+            res.setHeader('Retry-After', String(err.retryAfterSeconds));
+          }
           res.status(status).json(errorBody(err.code, err.message, err.details));
           finish(status === 503 ? 'unavailable' : 'rejected', started);
-          return;
-        }
-        finish('error', started);
-        throw err;
-      } finally {
-        await received?.dispose();
+        };
       }
+      // The spooled copy goes before the answer: nothing of an upload outlives its request.
+      await received?.dispose();
+      send();
     };
     handle().catch(next);
   };

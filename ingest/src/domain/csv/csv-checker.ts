@@ -123,8 +123,18 @@ export class CsvChecker extends Writable {
       return;
     }
     this.linesBefore += countNewlines(chunk);
-    if (this.parser.write(chunk)) callback();
-    else this.parser.once('drain', () => callback());
+    if (this.parser.write(chunk) || this.parser.destroyed) {
+      callback();
+      return;
+    }
+    // Backpressure; a syntax error destroys the parser instead of draining it.
+    const resume = () => {
+      this.parser.off('drain', resume);
+      this.parser.off('close', resume);
+      callback();
+    };
+    this.parser.on('drain', resume);
+    this.parser.on('close', resume);
   }
 
   override _final(callback: (e?: Error) => void): void {
