@@ -232,6 +232,12 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
           handler,
           deadLetter: topics.deadLetter,
           partitionsConcurrently: env.AGGREGATOR_PARTITIONS_CONCURRENTLY,
+          sessionTimeoutMs: env.AGGREGATOR_SESSION_TIMEOUT_MS,
+          // A third of the session timeout (Kafka's guidance), never above the 3 s default.
+          heartbeatIntervalMs: Math.max(
+            100,
+            Math.min(3_000, Math.floor(env.AGGREGATOR_SESSION_TIMEOUT_MS / 3)),
+          ),
         });
         await consumer.start();
       }

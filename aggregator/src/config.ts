@@ -21,6 +21,8 @@ export const aggregatorEnv = kafkaEnv
     AGGREGATOR_GROUP_ID: z.string().min(1).default('imgpipe-aggregator'),
     /** requests.events partitions handled at once (the topic has 12). */
     AGGREGATOR_PARTITIONS_CONCURRENTLY: envField.int(12, 1),
+    /** Consumer group session timeout: how soon a dead instance's partitions move on. */
+    AGGREGATOR_SESSION_TIMEOUT_MS: envField.positiveMs(30_000),
     /** Results whose RequestAccepted has not arrived after this long close the request as FAILED. */
     AGGREGATOR_ORPHAN_TIMEOUT_MS: envField.positiveMs(15 * 60_000),
     /** An accepted request with no image finishing for this long is closed as FAILED. */

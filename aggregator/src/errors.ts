@@ -40,3 +40,11 @@ export const requestNotDone = (requestId: string, status: unknown): ImgpipeError
     `Request ${requestId} is not done yet; the output CSV is written when every image is final`,
     { httpStatus: 409, details: status },
   );
+
+/** A dependency (Cassandra, S3) is unavailable: 503, the client should retry shortly. */
+export const unavailable = (what: string, cause: unknown): ImgpipeError =>
+  new ImgpipeError('ERR_UNAVAILABLE', `${what} is unavailable right now; retry shortly`, {
+    httpStatus: 503,
+    retriable: true,
+    cause,
+  });

@@ -27,6 +27,20 @@ export interface ObjectReader {
 const statusOf = (err: unknown): number | undefined =>
   (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
+/** True for an S3 error worth retrying later: 5xx/throttling, timeouts, refused connections. */
+export function isS3Unavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { $retryable?: unknown; name?: unknown; code?: unknown };
+  const status = statusOf(err);
+  if (status !== undefined) return status >= 500 || status === 429;
+  return (
+    e.$retryable !== undefined ||
+    e.name === 'TimeoutError' ||
+    (typeof e.code === 'string' &&
+      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN)$/.test(e.code))
+  );
+}
+
 export function createS3Objects(s3: S3Client, bucket: string): OutputStore & ObjectReader {
   return {
     async putOutputCsv(key, body) {

@@ -13,7 +13,8 @@ import type { Logger } from '@imgpipe/platform';
 import type { ImageRecord } from '../domain/model';
 import type { ImagePosition, ReadModel, RequestView, WebhookAttempt } from '../domain/ports';
 import { outputCsvUrlFor, type PublicUrls } from '../domain/urls';
-import type { ObjectRead, ObjectReader } from '../adapters/s3-objects';
+import { isCassandraUnavailable } from '../adapters/cassandra-store';
+import { isS3Unavailable, type ObjectRead, type ObjectReader } from '../adapters/s3-objects';
 import {
   imageNotFound,
   invalidImagePosition,
@@ -21,6 +22,7 @@ import {
   invalidRequestId,
   requestNotDone,
   requestNotFound,
+  unavailable,
 } from '../errors';
 
 export interface QueryRouterDeps {
@@ -160,6 +162,26 @@ async function sendObject(
   }
 }
 
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Maps "Cassandra or S3 unavailable" to a 503 with Retry-After (the status of a request is not
+ * unknown just because the database is down for a moment); everything else passes through.
+ */
+const guarded =
+  (handler: (req: Request, res: Response) => Promise<void>) =>
+  async (req: Request, res: Response): Promise<void> => {
+    try {
+      await handler(req, res);
+    } catch (err) {
+      if (!res.headersSent && (isCassandraUnavailable(err) || isS3Unavailable(err))) {
+        res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+        throw unavailable(isCassandraUnavailable(err) ? 'The read model' : 'Object storage', err);
+      }
+      throw err;
+    }
+  };
+
 export function createQueryRouter(deps: QueryRouterDeps): express.Router {
   const { readModel, objects, urls } = deps;
   const router = express.Router();
@@ -292,8 +314,8 @@ export function createQueryRouter(deps: QueryRouterDeps): express.Router {
     });
   }
 
-  router.get(['/status/:requestId', '/api/status/:requestId'], status);
-  router.get(['/requests/:requestId/output.csv', '/api/download/:requestId'], download);
-  router.get('/images/:requestId/:product/:image', image);
+  router.get(['/status/:requestId', '/api/status/:requestId'], guarded(status));
+  router.get(['/requests/:requestId/output.csv', '/api/download/:requestId'], guarded(download));
+  router.get('/images/:requestId/:product/:image', guarded(image));
   return router;
 }
