@@ -47,7 +47,7 @@ const verifyAt = (secret: string, body: string, headers: Record<string, string>,
     ],
   });
   try {
-    return new Webhook(secret).verify(body, headers) as unknown;
+    return new Webhook(secret).verify(body, headers);
   } finally {
     jest.useRealTimers();
   }
