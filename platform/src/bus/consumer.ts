@@ -48,6 +48,14 @@ const isOutcome = (o: unknown): o is Outcome =>
   'kind' in o &&
   (o.kind === 'done' || o.kind === 'retry' || o.kind === 'fail');
 
+/** kafkajs error types meaning "this member must rejoin the group" (kafkajs isRebalancing + eviction). */
+const GROUP_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+
 /** One message being handled: what the heartbeat ticker needs to judge progress. */
 interface Flight {
   readonly controller: AbortController;
@@ -122,14 +130,21 @@ class BatchTicker {
       flight.stalled = true;
       this.onStall(flight);
     }
+    // Go on heartbeating after a rebalance was announced: the coordinator keeps the session of
+    // a member that heartbeats while it finishes the message in hand (up to the rebalance
+    // timeout) and evicts one that goes quiet, which would send the message to another member.
     if (flight?.stalled) return;
     void this.heartbeat();
   }
 
-  /** Never rejects: a failed heartbeat means "rebalancing", which the batch loop acts on. */
+  /**
+   * Never rejects. A group error (rebalance, new generation, evicted) is remembered for the
+   * batch loop to act on; anything else (a network blip) is left to the next tick.
+   */
   heartbeat(): Promise<void> {
-    return this.payload.heartbeat().catch(() => {
-      this.rebalancing = true;
+    return this.payload.heartbeat().catch((err: unknown) => {
+      const type = (err as { type?: unknown }).type;
+      if (typeof type === 'string' && GROUP_ERRORS.has(type)) this.rebalancing = true;
     });
   }
 

@@ -75,6 +75,50 @@ describe('bus heartbeats during long handlers', () => {
     await Promise.all(consumers.map((c) => c.stop()));
   });
 
+  it('lets a long handler finish and commit when a member joins meanwhile: nothing handled twice', async () => {
+    const [topic] = await privateTopics(kafka, [{ prefix: 'it_hb_join', partitions: 1 }]);
+    const groupId = uniqueName('grp');
+    const slow = imageRequested();
+    const next = imageRequested();
+    const started: string[] = [];
+    const handled: string[] = [];
+    const member = () => {
+      const bus = createBus({
+        kafka: env.kafka,
+        logger,
+        registry: new Registry(),
+        clientId: 'hb-it',
+      });
+      buses.push(bus);
+      return bus.consumer({
+        groupId,
+        topics: [topic!],
+        sessionTimeoutMs: 6_000,
+        heartbeatIntervalMs: 1_000,
+        handler: async (m) => {
+          started.push(idOf(m));
+          if (idOf(m) === slow.key) await sleep(8_000);
+          handled.push(idOf(m));
+          return done();
+        },
+      });
+    };
+    const first = member();
+    await first.start();
+    await (await buses[buses.length - 1]!.producer()).send(topic!, [slow, next]);
+    await waitFor(() => (started.length > 0 ? true : undefined), { what: 'the slow handler' });
+
+    // A second member joins while the slow message is being handled: the group rebalances
+    // only after it is finished and committed, so whoever gets the partition does not
+    // handle it again.
+    const second = member();
+    await second.start();
+    await waitForAllCommitted(kafka, groupId, topic!.name);
+    expect(started).toEqual([slow.key, next.key]);
+    expect(handled).toEqual([slow.key, next.key]);
+    await Promise.all([first.stop(), second.stop()]);
+  });
+
   it('aborts the signal of a handler that stops making progress, and redelivers the message', async () => {
     const [topic] = await privateTopics(kafka, [{ prefix: 'it_hb_stall', partitions: 1 }]);
     const groupId = uniqueName('grp');
