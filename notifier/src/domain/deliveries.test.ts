@@ -164,7 +164,15 @@ function setup(
   const metrics = fakeMetrics();
   const service = createDeliveryService({
     targets,
-    log: { write: (e) => Promise.resolve(void log.push(e)) },
+    log: {
+      write: (e) => Promise.resolve(void log.push(e)),
+      read: (requestId, target, attempt) =>
+        Promise.resolve(
+          log.findLast(
+            (e) => e.requestId === requestId && e.target === target && e.attempt === attempt,
+          ),
+        ),
+    },
     endpoints: createEndpointDirectory(endpointsRepo, clock, 0),
     sender: {
       post(req) {
@@ -336,6 +344,27 @@ describe('delivery sequences', () => {
     const again = await t.service.handle(message(event, 1));
     expect(t.sent).toHaveLength(1);
     expect(again).toEqual(first);
+  });
+
+  it('a redelivered record whose sequence already finished sends nothing again', async () => {
+    const t = setup();
+    const event = completed();
+    await t.service.handle(message(event, 1));
+    // Finished at the first message: only the attempt log knows the outcome.
+    expect([...t.targets.rows.values()][0]).toMatchObject({ state: 'PENDING', doneAttempt: 0 });
+    expect(await t.service.handle(message(event, 1))).toEqual({ kind: 'done' });
+    expect(t.sent).toHaveLength(1);
+  });
+
+  it('a finished target whose outcome only the log knows is not claimed by a later attempt', async () => {
+    const t = setup();
+    const event = completed();
+    await t.service.handle(message(event, 1));
+    // E.g. the handler threw after the attempt was logged: the bus retries with attempt 2.
+    expect(await t.service.handle(message(event, 2, 'retry-copy'))).toEqual({ kind: 'done' });
+    expect(t.sent).toHaveLength(1);
+    await t.service.giveUp(message(event, 2, 'retry-copy'), 'late fault');
+    expect(t.metrics.exhaustedChannels).toEqual([]);
   });
 
   it('redoes an attempt claimed but never recorded (crash mid-attempt)', async () => {

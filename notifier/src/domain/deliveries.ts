@@ -3,7 +3,8 @@
  *
  * One consumed message drives attempt n of every unfinished target of its completion; the bus
  * carries the message to attempt n+1 through the delay tier topics (durable across restarts).
- * Per-target state lives in Cassandra (notification_targets), so:
+ * Per-target state lives in Cassandra: claims in notification_targets (conditional writes),
+ * outcomes in the attempt log webhook_deliveries (see withLoggedOutcome), so:
  * - a duplicate RequestCompleted (same completion id, another record) finds the targets already
  *   created (an all-or-nothing `IF NOT EXISTS` batch) and starts nothing: one sequence;
  * - only the targets that still need it are retried: a target that succeeded, was disabled
@@ -260,7 +261,7 @@ export function createDeliveryService(deps: DeliveryDeps): DeliveryService {
     delayMs: number | undefined,
     snapshot: ReadonlyMap<string, WebhookEndpoint>,
   ): Promise<TargetRow> {
-    const { event, attempt, claim } = message;
+    const { event, attempt } = message;
     const started = clock.now();
     const base = {
       requestId: event.requestId,
@@ -270,15 +271,23 @@ export function createDeliveryService(deps: DeliveryDeps): DeliveryService {
       url: row.address,
       attemptedAt: new Date(started),
     };
-    // Written first, so an attempt cut short by a crash is visible (and overwritten on redo).
-    await log.write({
-      ...base,
-      state: 'PENDING',
-      statusCode: null,
-      latencyMs: null,
-      error: null,
-      nextAttemptAt: null,
-    });
+    // Issued before the request goes out (the driver's client-side timestamps order it before
+    // the outcome written below), so an attempt cut short by a crash is visible; not awaited
+    // first, to keep a Cassandra round trip off the delivery's path. Settled into a value at
+    // once so a failure is never an unhandled rejection while the request runs.
+    const pendingWritten = log
+      .write({
+        ...base,
+        state: 'PENDING',
+        statusCode: null,
+        latencyMs: null,
+        error: null,
+        nextAttemptAt: null,
+      })
+      .then(
+        () => null,
+        (err: unknown) => ({ err }),
+      );
     metrics.inFlight(row.channel, 1);
     let outcome: AttemptOutcome;
     try {
@@ -330,6 +339,8 @@ export function createDeliveryService(deps: DeliveryDeps): DeliveryService {
         }
         break;
     }
+    const pendingFailed = await pendingWritten;
+    if (pendingFailed) throw pendingFailed.err;
     await log.write({
       ...base,
       state,
@@ -338,14 +349,6 @@ export function createDeliveryService(deps: DeliveryDeps): DeliveryService {
       error,
       nextAttemptAt,
     });
-    await targets.record(
-      event.completionId,
-      row.target,
-      attempt,
-      claim,
-      { state, nextAttemptAt, statusCode: outcome.statusCode, error },
-      new Date(clock.now()),
-    );
     return {
       ...row,
       state,
@@ -353,6 +356,26 @@ export function createDeliveryService(deps: DeliveryDeps): DeliveryService {
       lastStatusCode: outcome.statusCode,
       lastError: error,
       doneAttempt: attempt,
+    };
+  }
+
+  /**
+   * The target as it really stands. notification_targets learns an attempt's outcome only when
+   * the sequence goes on past it (one conditional write saved per delivery); otherwise the
+   * outcome is in the attempt log, which is always written. Consulted only when the table
+   * does not know the outcome of the last claimed attempt.
+   */
+  async function withLoggedOutcome(row: TargetRow): Promise<TargetRow> {
+    if (row.doneAttempt >= row.attempts || FINAL_STATES.has(row.state)) return row;
+    const logged = await log.read(row.requestId, row.target, row.attempts);
+    if (!logged || logged.state === 'PENDING') return row;
+    return {
+      ...row,
+      state: logged.state,
+      doneAttempt: row.attempts,
+      nextAttemptAt: logged.nextAttemptAt,
+      lastStatusCode: logged.statusCode,
+      lastError: logged.error,
     };
   }
 
@@ -395,6 +418,8 @@ export function createDeliveryService(deps: DeliveryDeps): DeliveryService {
           : await targets.load(event.completionId);
       }
 
+      if (!created) rows = await Promise.all(rows.map(withLoggedOutcome));
+
       const nowMs = clock.now();
       const last = attempt >= schedule.maxAttempts;
       const work: TargetRow[] = [];
@@ -436,6 +461,24 @@ export function createDeliveryService(deps: DeliveryDeps): DeliveryService {
 
       const pending = [...attempted, ...carried, ...waiting].filter((r) => r.state === 'RETRYING');
       if (pending.length > 0 && delayMs !== undefined) {
+        // The sequence goes on: later attempts must see which targets are finished.
+        await Promise.all(
+          attempted.map((r) =>
+            targets.record(
+              event.completionId,
+              r.target,
+              attempt,
+              claim,
+              {
+                state: r.state,
+                nextAttemptAt: r.nextAttemptAt,
+                statusCode: r.lastStatusCode,
+                error: r.lastError,
+              },
+              now(),
+            ),
+          ),
+        );
         return {
           kind: 'retry',
           afterMs: holdMs(schedule, attempt, delayMs, pending, clock.now()),
@@ -454,7 +497,10 @@ export function createDeliveryService(deps: DeliveryDeps): DeliveryService {
 
     async giveUp(message, reason) {
       const { event } = message;
-      for (const row of await targets.load(event.completionId)) {
+      const rows = await Promise.all(
+        (await targets.load(event.completionId)).map(withLoggedOutcome),
+      );
+      for (const row of rows) {
         if (FINAL_STATES.has(row.state)) continue;
         const error = `gave up after ${Math.max(row.attempts, message.attempt)} attempts: ${reason}`;
         const at = new Date(clock.now());

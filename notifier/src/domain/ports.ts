@@ -114,7 +114,11 @@ export interface TargetRepository {
     claim: string,
     now: Date,
   ): Promise<boolean>;
-  /** Records attempt `attempt`'s outcome, if `claim` still owns it. */
+  /**
+   * Records attempt `attempt`'s outcome, if `claim` still owns it. Needed only when the sequence
+   * goes on (later attempts must not claim a finished target); the attempt log holds every
+   * outcome regardless.
+   */
   record(
     completionId: string,
     target: string,
@@ -152,6 +156,8 @@ export interface AttemptLogEntry {
 export interface AttemptLog {
   /** Upsert by (request, target, attempt): writing the same attempt again overwrites it. */
   write(entry: AttemptLogEntry): Promise<void>;
+  /** One attempt's entry, if written. */
+  read(requestId: string, target: string, attempt: number): Promise<AttemptLogEntry | undefined>;
 }
 
 /** One signed POST. */
