@@ -39,6 +39,9 @@ export const AGGREGATOR_ROUTES = [
 export const NOTIFIER_ROUTES = ['/webhooks', '/webhooks/*rest'];
 export const UPLOAD_ROUTES = ['/upload', '/api/upload'];
 
+/** How long stop() lets in-flight requests finish before cutting their connections. */
+const STOP_GRACE_MS = 10_000;
+
 export interface IngestDeps {
   logger: Logger;
   /** Defaults to a fresh registry with the `service="ingest"` label. */
@@ -187,7 +190,11 @@ export function createIngest(config: IngestConfig, deps: IngestDeps): Ingest {
           // In-flight uploads finish (their events are published); idle keep-alive sockets go.
           const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
           listening.closeIdleConnections();
+          // A client that stalls mid-upload must not hold shutdown for ever.
+          const force = setTimeout(() => listening.closeAllConnections(), STOP_GRACE_MS);
+          force.unref();
           await closed;
+          clearTimeout(force);
         }
         aggregator.close();
         notifier.close();

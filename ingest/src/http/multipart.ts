@@ -140,6 +140,8 @@ export async function receiveUpload(
     stream.on('limit', () => {
       part.truncated = true;
     });
+    // busboy fails the file stream when the body ends mid-part; pipe() does not forward that.
+    stream.on('error', (err) => spool.destroy(err));
     spool.pipe(checker);
     stream.pipe(spool);
     part.done = Promise.all([finished(spool), finished(checker)]).then(
@@ -209,7 +211,11 @@ export async function receiveUpload(
 
   try {
     await body;
-    if (file !== undefined) await file.done;
+    // A broken body also fails the file's streams: report the multipart problem, not that.
+    if (file !== undefined)
+      await file.done.catch((err: unknown) => {
+        if (problem === undefined) throw err;
+      });
     if (file?.truncated === true) {
       throw new UploadError(
         413,

@@ -411,6 +411,14 @@ const rejected: Case[] = [
     column: 1,
   },
   {
+    name: 'lines stay right after a quoted CRLF line break',
+    csv: `${HEADER}\r\n1,"Shirt\r\nblue",${u(1)}\r\n\r\n2,,${u(2)}\r\n`,
+    status: 422,
+    code: 'ERR_CSV_INVALID',
+    line: 5,
+    column: 2,
+  },
+  {
     name: 'not UTF-8 (Latin-1 é)',
     csv: Buffer.concat([
       Buffer.from(`${HEADER}\n1,Shirt,${u(1)}\n2,Caf`),
@@ -509,13 +517,12 @@ describe('POST /upload: CSV rules (table)', () => {
     expect(res.status).toBe(c.status);
     expect(res.body.error?.code).toBe(c.code);
     expect(typeof res.body.error?.message).toBe('string');
-    if (c.line !== undefined) {
-      const first = res.body.error?.details?.[0];
-      expect(first).toBeDefined();
-      expect(first).toHaveProperty('line', c.line);
-      expect(typeof first?.problem).toBe('string');
-      if (c.column !== undefined) expect(first).toHaveProperty('column', c.column);
-    }
+    // The first problem names the line (undefined: the case has no per-line details) and,
+    // where the case says so, the column.
+    const first = res.body.error?.details?.[0];
+    expect(first?.line).toBe(c.line);
+    expect(c.column === undefined ? undefined : first?.column).toBe(c.column);
+    expect(first === undefined || typeof first.problem === 'string').toBe(true);
     // Nothing published, nothing stored, nothing left on disk.
     expect(svc.publisher.calls).toEqual([]);
     expect(svc.inputs.objects.size).toBe(0);
@@ -526,9 +533,24 @@ describe('POST /upload: CSV rules (table)', () => {
     const res = await post(`${svc.url}/upload`, csvForm(lines(HEADER, '0,,ftp://x/a.jpg')));
     expect(res.status).toBe(422);
     expect(res.body.error?.details).toEqual([
-      { line: 2, column: 1, value: '0', problem: expect.stringContaining('positive whole number') },
-      { line: 2, column: 2, value: '', problem: expect.stringContaining('product name is empty') },
-      { line: 2, column: 3, value: 'ftp://x/a.jpg', problem: expect.stringContaining('"ftp"') },
+      {
+        line: 2,
+        column: 1,
+        value: '0',
+        problem: expect.stringContaining('positive whole number') as string,
+      },
+      {
+        line: 2,
+        column: 2,
+        value: '',
+        problem: expect.stringContaining('product name is empty') as string,
+      },
+      {
+        line: 2,
+        column: 3,
+        value: 'ftp://x/a.jpg',
+        problem: expect.stringContaining('"ftp"') as string,
+      },
     ]);
   });
 

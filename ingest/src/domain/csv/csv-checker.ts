@@ -34,11 +34,27 @@ const countNewlines = (buf: Uint8Array, end = buf.length): number => {
   return n;
 };
 
-const newlinesIn = (fields: readonly string[]): number => {
-  let n = 0;
-  for (const f of fields)
-    for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) n += 1;
-  return n;
+/**
+ * Line breaks inside a record's (quoted) fields: as csv-parse counts them in `info.lines`
+ * (every CR and every LF, so a CRLF counts twice) and as a person counts them (CRLF once).
+ */
+const breaksIn = (fields: readonly string[]): { parser: number; physical: number } => {
+  let parser = 0;
+  let physical = 0;
+  for (const f of fields) {
+    if (!f.includes('\n') && !f.includes('\r')) continue;
+    for (let i = 0; i < f.length; i += 1) {
+      const c = f.charCodeAt(i);
+      if (c === 0x0a) {
+        parser += 1;
+        physical += 1;
+      } else if (c === 0x0d) {
+        parser += 1;
+        if (f.charCodeAt(i + 1) !== 0x0a) physical += 1;
+      }
+    }
+  }
+  return { parser, physical };
 };
 
 /** What a person should do about each csv-parse syntax error. */
@@ -80,6 +96,7 @@ export class CsvChecker extends Writable {
   private rows = 0;
   private images = 0;
   private lastRecordEnd = 0;
+  private lineDrift = 0;
   private parserDone: Promise<void>;
 
   constructor(private readonly limits: UploadLimits) {
@@ -286,8 +303,13 @@ export class CsvChecker extends Writable {
     return 'The file is not valid UTF-8 text; save it as "CSV UTF-8" and upload it again';
   }
 
-  private onRecord(fields: string[], endLine: number): void {
-    const line = endLine - newlinesIn(fields);
+  private onRecord(fields: string[], parserEndLine: number): void {
+    // csv-parse's line count runs ahead by one per CRLF inside quoted fields: correct for it
+    // so that reported lines are the ones an editor shows.
+    const breaks = breaksIn(fields);
+    this.lineDrift += breaks.parser - breaks.physical;
+    const endLine = parserEndLine - this.lineDrift;
+    const line = endLine - breaks.physical;
     this.lastRecordEnd = endLine;
     if (this.fatal !== undefined) return;
     // Blank lines are skipped; so are rows of empty cells (",,") that spreadsheets leave.
@@ -375,7 +397,7 @@ export class CsvChecker extends Writable {
       err.code === 'CSV_QUOTE_NOT_CLOSED' || typeof lines !== 'number'
         ? // csv-parse reports the end of the file; the open quote is in the record after the last good one.
           this.lastRecordEnd + 1
-        : lines;
+        : lines - this.lineDrift;
     const field = index;
     this.setFatal(
       422,
