@@ -56,11 +56,29 @@ const GROUP_ERRORS = new Set([
   'UNKNOWN_MEMBER_ID',
 ]);
 
-/** One message being handled: what the heartbeat ticker needs to judge progress. */
-interface Flight {
-  readonly controller: AbortController;
-  lastProgress: number;
-  stalled: boolean;
+/** One message being handled: what the heartbeat ticker and stop() need. */
+class Flight {
+  lastProgress = Date.now();
+  stalled = false;
+  /** Why it was aborted (stop grace over, or stalled); undefined while not aborted. */
+  abortReason: unknown;
+  // Made on first use of `signal`: most handlers never look at it, and an AbortController per
+  // message is a measurable share of the bus's per-message cost.
+  private controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
 /** A message as the bus tracks it from fetch to commit. */
@@ -291,7 +309,7 @@ export class KafkaBusConsumer implements BusConsumer {
     this.resumeTimers.clear();
     const grace = setTimeout(() => {
       for (const flight of this.inFlight) {
-        flight.controller.abort(
+        flight.abort(
           new ImgpipeError('ERR_BUS_STOPPING', 'The consumer is stopping', { retriable: true }),
         );
       }
@@ -318,7 +336,7 @@ export class KafkaBusConsumer implements BusConsumer {
           { topic: batch.topic, partition: batch.partition, stallTimeoutMs: this.stallTimeoutMs },
           'handler stalled: no heartbeat() for too long; aborting its signal and no longer heartbeating for it',
         );
-        flight.controller.abort(
+        flight.abort(
           new ImgpipeError('ERR_BUS_HANDLER_STALLED', 'Handler stalled', { retriable: true }),
         );
       },
@@ -458,11 +476,7 @@ export class KafkaBusConsumer implements BusConsumer {
     const { metrics } = this.deps;
     const wait = this.slots.acquire();
     if (wait) await wait;
-    const flight: Flight = {
-      controller: new AbortController(),
-      lastProgress: Date.now(),
-      stalled: false,
-    };
+    const flight = new Flight();
     this.inFlight.add(flight);
     ticker.current = flight;
     const message: IncomingMessage = {
@@ -473,7 +487,9 @@ export class KafkaBusConsumer implements BusConsumer {
       offset: d.origin.offset,
       attempt: d.attempt,
       headers: d.headers,
-      signal: flight.controller.signal,
+      get signal() {
+        return flight.signal;
+      },
       heartbeat: () => {
         flight.lastProgress = Date.now();
         return ticker.heartbeat();
@@ -492,7 +508,7 @@ export class KafkaBusConsumer implements BusConsumer {
     } catch (err) {
       threw = true;
       outcome = { kind: 'retry', reason: describe(err) };
-      if (!flight.controller.signal.aborted) {
+      if (flight.abortReason === undefined) {
         this.messageLog(d).warn({ err, attempt: d.attempt }, 'handler threw; retrying');
       }
     } finally {
@@ -503,7 +519,7 @@ export class KafkaBusConsumer implements BusConsumer {
     }
 
     // Abandoned because we are stopping: not committed, the next owner redelivers it.
-    if (this.draining && flight.controller.signal.aborted && outcome.kind !== 'done') {
+    if (this.draining && flight.abortReason !== undefined && outcome.kind !== 'done') {
       return 'leave';
     }
     return this.settle(payload, d, message, outcome, threw);
