@@ -27,6 +27,7 @@ const toEndpoint = (r: Row): WebhookEndpoint => ({
   updatedAt: (r.get('updated_at') as Date | null) ?? (r.get('created_at') as Date),
 });
 
+/** Registered endpoints on Cassandra (the EndpointRepository port). */
 export function createCassandraEndpoints(client: CassandraClient): EndpointRepository {
   return {
     async create(e) {

@@ -113,6 +113,12 @@ export function holdMs(
 const describe = (rows: readonly TargetRow[]): string =>
   rows.map((r) => `${r.target}${r.lastError ? ` (${r.lastError})` : ''}`).join('; ');
 
+/**
+ * The delivery logic behind the requests.completed consumer: plans a completion's targets
+ * (the request's webhook, every enabled endpoint, the e-mail), performs the attempt each open
+ * target is due for, and tells the bus what to do with the message next (`retry` after
+ * `afterMs`, `fail` to dead-letter a sequence that ended with a failed target, or `done`).
+ */
 export function createDeliveryService(deps: DeliveryDeps): DeliveryService {
   const { targets, log, clock, schedule, metrics } = deps;
   const random = deps.random ?? Math.random;
