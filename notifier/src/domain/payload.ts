@@ -41,7 +41,7 @@ export function buildPayload(event: RequestCompleted): WebhookPayload {
         compressed: event.compressed,
         failed: event.failed,
         pending: Math.max(0, event.total - finished),
-        percent: event.total === 0 ? 100 : Math.floor((finished / event.total) * 100),
+        percent: event.total === 0 ? 100 : Math.floor((finished * 1000) / event.total) / 10,
       },
       output_csv_url: event.outputCsvUrl,
       completed_at: completedAt,
