@@ -17,7 +17,8 @@
  * The sides are interleaved in chunks (the machine's cores may be shared). Prints images/s
  * (wall-clock) and CPU seconds per image of both and their ratios (goal ≥ 0.9), the peak
  * RSS of the whole bench process — an upper bound of the processor's (goal < 1 GiB) — and
- * bytes out / bytes in. BENCH_LIMIT=n takes the n largest files only.
+ * bytes out / bytes in. BENCH_LIMIT=n takes the n largest files only; BENCH_ROUNDS=n runs
+ * every file n times per side (default 1).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -247,7 +248,8 @@ async function main(): Promise<void> {
   bytesOut = 0;
 
   // The cores are shared with whatever else runs on the machine, so load drifts. The two
-  // sides are interleaved finely — 4 chunks × 2 rounds, alternating which side goes first —
+  // sides are interleaved finely — 4 chunks × BENCH_ROUNDS (default 1), alternating which
+  // side goes first —
   // so drift hits both alike, and CPU seconds per image (process CPU, libvips threads
   // included) are reported besides wall-clock: that ratio does not depend on other load.
   const chunks: number[][] = [[], [], [], []];
@@ -269,7 +271,8 @@ async function main(): Promise<void> {
   bytesIn = 0;
   bytesOut = 0;
   const rss = rssSampler();
-  for (let round = 0; round < 2; round++) {
+  const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+  for (let round = 0; round < rounds; round++) {
     for (const [c, chunk] of chunks.entries()) {
       const processorRun = () =>
         measure(processorSide, () => runProcessor(chunk.map((i) => requests[i]!)), chunk.length);
