@@ -48,6 +48,9 @@ const isOutcome = (o: unknown): o is Outcome =>
   'kind' in o &&
   (o.kind === 'done' || o.kind === 'retry' || o.kind === 'fail');
 
+/** Longest single pause of a delay-tier partition before its head is looked at again. */
+const MAX_PAUSE_MS = 60_000;
+
 /** kafkajs error types meaning "this member must rejoin the group" (kafkajs isRebalancing + eviction). */
 const GROUP_ERRORS = new Set([
   'REBALANCE_IN_PROGRESS',
@@ -378,7 +381,7 @@ export class KafkaBusConsumer implements BusConsumer {
 
     let event: AnyEvent;
     try {
-      event = decodeEvent(value, headers);
+      event = decodeEvent(message.value, headers);
     } catch (err) {
       return this.poison(payload, {
         origin,
@@ -436,7 +439,9 @@ export class KafkaBusConsumer implements BusConsumer {
       // no busy loop, nothing held inside a handler); the unresolved head is fetched again
       // on resume. Tiers are FIFO with one delay, so nothing behind it is due earlier
       // (except after a longer `afterMs`, which only delays the messages behind it).
-      this.pauseFor(payload, wait);
+      // Capped: a far-off dueAt (clock skew between hosts) is re-read every minute rather than
+      // trusted for hours, and setTimeout misfires at once beyond 2^31 ms.
+      this.pauseFor(payload, Math.min(wait, MAX_PAUSE_MS));
       return 'hold';
     }
 
@@ -679,10 +684,13 @@ export class KafkaBusConsumer implements BusConsumer {
 
   private pauseFor(payload: EachBatchPayload, delayMs: number): void {
     const resume = payload.pause();
-    const timer = setTimeout(() => {
-      this.resumeTimers.delete(timer);
-      resume();
-    }, delayMs);
+    const timer = setTimeout(
+      () => {
+        this.resumeTimers.delete(timer);
+        resume();
+      },
+      Math.min(delayMs, 2 ** 31 - 1), // setTimeout fires at once beyond that
+    );
     this.resumeTimers.add(timer);
   }
 

@@ -22,10 +22,17 @@ export interface EventProducer {
   send(topic: TopicSpec, events: readonly OutgoingEvent[]): Promise<void>;
 }
 
-/** What a handler decided. Throwing means a fault: the bus retries it like `retry`. */
+/**
+ * What a handler decided. Throwing (or returning anything else) means a fault: the bus handles
+ * it like `retry` with the error's `code: message` as the reason.
+ */
 export type Outcome =
   | { readonly kind: 'done' }
-  /** Transient: redeliver after at least `afterMs` via the delay topics (attempt + 1). */
+  /**
+   * Transient: redeliver with attempt + 1, after the next delay tier's delay or `afterMs`,
+   * whichever is longer. Without a RetryPolicy: redelivered in place (the partition waits, so
+   * its order is kept) after `afterMs`, else 1 s, 2 s, 4 s … 30 s, with no attempt limit.
+   */
   | { readonly kind: 'retry'; readonly afterMs?: number; readonly reason: string }
   /** Permanent: no more attempts; goes to the dead-letter topic with the reason. */
   | { readonly kind: 'fail'; readonly reason: string };
@@ -43,10 +50,13 @@ export interface IncomingMessage {
   topic: string;
   partition: number;
   offset: string;
-  /** 1 on first delivery, +1 per redelivery through the delay topics. */
+  /** 1 on first delivery, +1 per redelivery after `retry`/throw (delay tier or in place). */
   attempt: number;
   headers: Record<string, string>;
-  /** Call between long stages so the group does not consider this member dead. */
+  /**
+   * Call between long stages: it tells the bus the handler is making progress (see
+   * `stallTimeoutMs`) and heartbeats. Never rejects.
+   */
   heartbeat(): Promise<void>;
   /**
    * Aborted when the consumer is stopping and the grace period is over (the handler may abandon
@@ -59,6 +69,14 @@ export interface IncomingMessage {
 
 export type Handler = (message: IncomingMessage) => Promise<Outcome>;
 
+/**
+ * Delay-tier retries. A message gets at most `tiers.length + 1` attempts: `retry` (or a throw)
+ * on attempt n ≤ tiers.length republishes it (an Envelope: original bytes, headers, key,
+ * position, attempt, dueAt, reason) to `tiers[n-1]` and commits it; that tier's partition is
+ * paused until the head is due, then the handler gets it again with attempt n+1 and the
+ * ORIGINAL topic/partition/offset. On the last attempt `retry` exhausts it: `onExhausted`,
+ * then the dead-letter topic. Redelivery is never early; it may be up to ~maxWaitTimeMs late.
+ */
 export interface RetryPolicy {
   /** Delay before attempt n+1, for n = 1..delaysMs.length (one delay tier topic each). */
   delaysMs: readonly number[];
@@ -69,7 +87,9 @@ export interface RetryPolicy {
   /**
    * Called once when a message has no attempts left (retry on the last attempt, or `fail`),
    * before it is dead-lettered: the service records the final failure (e.g. the processor
-   * publishes ImageFailed RETRIES_EXHAUSTED). If it throws, the message is retried later.
+   * publishes ImageFailed RETRIES_EXHAUSTED). If it throws, or the dead letter cannot be
+   * written, nothing is committed and the message is redelivered in place (same attempt) after
+   * a backoff, so it can run again: make it idempotent.
    */
   onExhausted?: (
     message: IncomingMessage,
