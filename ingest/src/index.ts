@@ -18,6 +18,8 @@ export {
   inputCsvKey,
   newWebhookSecret,
   ACCEPTED_MESSAGE,
+  CATALOGUE_TOPICS,
+  type IngestTopics,
   type UploadAcceptor,
   type ValidUpload,
 } from './domain/accept-upload';

@@ -8,6 +8,7 @@ import {
   type ImageRef,
   type ImageRequested,
   type RequestAccepted,
+  type TopicSpec,
 } from '@imgpipe/schemas';
 import type { ProductRow } from './csv/row';
 import { UnavailableError, UploadCodes, UploadError, excerpt } from './errors';
@@ -47,10 +48,25 @@ export interface UploadAcceptorDeps {
   batchSize: number;
   /** Retry-After sent with 503s. */
   retryAfterSeconds: number;
+  /** Where the events go (default: the catalogue's; benchmarks use private topics). */
+  topics?: IngestTopics;
   /** Overridable for tests. */
   newRequestId?: () => string;
   now?: () => number;
 }
+
+/** The topics ingest publishes to. */
+export interface IngestTopics {
+  /** RequestAccepted and, when queueing fails part-way, ImageFailed (key = requestId). */
+  requestEvents: TopicSpec;
+  /** ImageRequested (key = imageId). */
+  imagesRequested: TopicSpec;
+}
+
+export const CATALOGUE_TOPICS: IngestTopics = {
+  requestEvents: Topics.requestEvents,
+  imagesRequested: Topics.imagesRequested,
+};
 
 export interface UploadAcceptor {
   accept(upload: ValidUpload): Promise<AcceptResult>;
@@ -124,6 +140,7 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
   const now = deps.now ?? Date.now;
   const newRequestId = deps.newRequestId ?? randomUUID;
   const base = deps.publicBaseUrl.replace(/\/+$/, '');
+  const topics = deps.topics ?? CATALOGUE_TOPICS;
 
   const unavailable = (code: string, message: string, cause?: unknown, details?: unknown) =>
     new UnavailableError(code, message, deps.retryAfterSeconds, { cause, details });
@@ -173,7 +190,7 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
     const failedAt = now();
     for (const batch of batches(refs, deps.batchSize)) {
       await deps.publisher.publish(
-        Topics.requestEvents,
+        topics.requestEvents,
         batch.map((ref): OutgoingEvent<'ImageFailed'> => ({
           name: 'ImageFailed',
           key: requestId,
@@ -196,6 +213,7 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
   async function run(upload: ValidUpload, requestId: string, log: Logger): Promise<AcceptedBody> {
     const { options } = upload;
     const key = inputCsvKey(requestId);
+    const t0 = performance.now();
     try {
       await deps.inputs.save(key, upload.file);
     } catch (err) {
@@ -207,6 +225,7 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
       );
     }
 
+    const t1 = performance.now();
     const webhookSecret = options.webhookUrl === null ? null : newWebhookSecret();
     const accepted: RequestAccepted = {
       eventId: randomUUID(),
@@ -221,7 +240,7 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
       email: options.email,
     };
     try {
-      await deps.publisher.publish(Topics.requestEvents, [
+      await deps.publisher.publish(topics.requestEvents, [
         { name: 'RequestAccepted', key: requestId, value: accepted },
       ]);
     } catch (err) {
@@ -238,6 +257,7 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
       );
     }
 
+    const t2 = performance.now();
     const optionsOut = options.compression;
     let queued = 0;
     let pending: ImageRef[] | undefined;
@@ -245,7 +265,7 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
     for (const batch of batches(imageRefs(requestId, upload.products), deps.batchSize)) {
       try {
         await deps.publisher.publish(
-          Topics.imagesRequested,
+          topics.imagesRequested,
           batch.map((ref): OutgoingEvent<'ImageRequested'> => ({
             name: 'ImageRequested',
             key: ref.imageId,
@@ -298,7 +318,18 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
       );
     }
 
-    log.info({ products: upload.products.length, images: upload.images }, 'upload accepted');
+    const t3 = performance.now();
+    log.info(
+      {
+        products: upload.products.length,
+        images: upload.images,
+        // Where the time to 202 went (the operator's first question when uploads get slow).
+        storeMs: Math.round(t1 - t0),
+        acceptedMs: Math.round(t2 - t1),
+        imagesMs: Math.round(t3 - t2),
+      },
+      'upload accepted',
+    );
     return {
       request_id: requestId,
       status: 'PENDING',
