@@ -77,6 +77,24 @@ describe('bus producer', () => {
     ).toBe(3);
   });
 
+  it('keeps every one of 100 concurrent sends (idempotent producer, tulios/kafkajs#1005)', async () => {
+    const [topic] = await privateTopics(kafka, [{ prefix: 'it_bus_concurrent', partitions: 3 }]);
+    const producer = await newBus().producer();
+    const events = Array.from({ length: 100 }, () => imageRequested());
+    await Promise.all(events.map((e) => producer.send(topic!, [e])));
+    const high = await highWatermarks(kafka, topic!.name);
+    expect([...high.values()].reduce((a, b) => a + b, 0n)).toBe(100n);
+    const keys = (await readTopic(kafka, topic!.name, 100)).map((r) => r.message.key!.toString());
+    expect(new Set(keys)).toEqual(new Set(events.map((e) => e.key)));
+  });
+
+  it('closes idempotently and refuses work afterwards', async () => {
+    const bus = newBus();
+    await bus.producer();
+    await Promise.all([bus.close(), bus.close()]);
+    await expect(bus.producer()).rejects.toMatchObject({ code: 'ERR_BUS_CLOSED' });
+  });
+
   it('refuses an event whose key is not the field the topic is keyed by, sending nothing', async () => {
     const [topic] = await privateTopics(kafka, [{ prefix: 'it_bus_key', partitions: 1 }]);
     const producer = await newBus().producer();
