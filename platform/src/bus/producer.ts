@@ -112,6 +112,11 @@ export class BatchingProducer {
     // setImmediate: sends made in the same tick (a handler's fan-out) join the first request.
     this.pumping = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.drain())
+      .catch((err: unknown) => {
+        // sendChunks settles its own chunks; this is a bug guard so no caller waits forever.
+        this.options.logger.error({ err }, 'producer queue failed');
+        for (const c of this.queue.splice(0)) c.reject(err);
+      })
       .finally(() => {
         this.pumping = undefined;
         if (this.queue.length > 0) this.pump();
