@@ -132,29 +132,30 @@ export function createIngest(config: IngestConfig, deps: IngestDeps): Ingest {
   app.disable('x-powered-by');
   app.use(httpMetrics(registry));
   app.use(opsRouter(registry, readiness));
-  app.post(
-    UPLOAD_ROUTES,
-    uploadHandler({
-      acceptor,
-      limits,
-      spoolDir: env.UPLOAD_SPOOL_DIR,
-      logger,
-      registry,
-    }),
-  );
-  app.all(UPLOAD_ROUTES, (req: Request, res: Response) => {
-    res
-      .status(405)
-      .setHeader('Allow', 'POST')
-      .json(
-        errorBody(
-          'ERR_METHOD_NOT_ALLOWED',
-          `${req.method} ${req.path}: use POST with multipart/form-data`,
-        ),
-      );
+  // One route per path (not an array): the HTTP metrics label each by its own template.
+  const upload = uploadHandler({
+    acceptor,
+    limits,
+    spoolDir: env.UPLOAD_SPOOL_DIR,
+    logger,
+    registry,
   });
-  app.get(AGGREGATOR_ROUTES, aggregator.handler);
-  app.all(NOTIFIER_ROUTES, notifier.handler);
+  for (const path of UPLOAD_ROUTES) {
+    app.post(path, upload);
+    app.all(path, (req: Request, res: Response) => {
+      res
+        .status(405)
+        .setHeader('Allow', 'POST')
+        .json(
+          errorBody(
+            'ERR_METHOD_NOT_ALLOWED',
+            `${req.method} ${req.path}: use POST with multipart/form-data`,
+          ),
+        );
+    });
+  }
+  for (const path of AGGREGATOR_ROUTES) app.get(path, aggregator.handler);
+  for (const path of NOTIFIER_ROUTES) app.all(path, notifier.handler);
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
 

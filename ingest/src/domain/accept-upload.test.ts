@@ -169,22 +169,28 @@ describe('accepting an upload', () => {
 
   it('Kafka fails part-way: every image not queued gets ImageFailed INTERNAL, so the request still completes', async () => {
     const { publisher, inputs, acceptor } = setup(3);
-    // Calls: 0 RequestAccepted, 1 first image batch, 2 second batch fails, then ImageFailed batches.
+    // Calls: 0 RequestAccepted, then image batches of 3, 3, 2 (in flight together): the second
+    // fails, the first and third are acknowledged; then the ImageFailed batches.
     publisher.failWhen = (call) => (call === 2 ? kafkaDown() : undefined);
     const err = await rejection(acceptor.accept(uploadOf([4, 4])));
     expect(err).toMatchObject({
       httpStatus: 503,
       code: 'ERR_REQUEST_CLOSED',
       retryAfterSeconds: 7,
-      details: { request_id: REQUEST_ID, images_queued: 3 },
+      details: { request_id: REQUEST_ID, images_queued: 5 },
     });
     expect(err.message).toContain(REQUEST_ID);
 
     const events = publisher.events();
     const requested = events.filter((e) => e.name === 'ImageRequested');
     const failed = events.filter((e) => e.name === 'ImageFailed');
-    expect(requested).toHaveLength(3);
-    expect(failed).toHaveLength(5);
+    expect(requested).toHaveLength(5);
+    // Exactly the failed batch's images: products 0/3, 1/0, 1/1.
+    expect(failed.map((f) => [f.value.productIndex, f.value.imageIndex])).toEqual([
+      [0, 3],
+      [1, 0],
+      [1, 1],
+    ]);
     // Each image has exactly one of the two, so the aggregator can count the request done.
     const ids = [...requested, ...failed].map((e) => e.value.imageId as string);
     expect(new Set(ids).size).toBe(8);
@@ -203,6 +209,7 @@ describe('accepting an upload', () => {
 
   it('Kafka fails part-way and stays down: 503 ERR_REQUEST_STRANDED (the aggregator closes it on stall)', async () => {
     const { publisher, acceptor } = setup(3);
+    // Batches of 3, 3, 2: the first is acknowledged, everything after fails.
     publisher.failWhen = (call) => (call >= 2 ? kafkaDown() : undefined);
     const err = await rejection(acceptor.accept(uploadOf([4, 4])));
     expect(err).toMatchObject({

@@ -48,6 +48,8 @@ export interface UploadAcceptorDeps {
   batchSize: number;
   /** Retry-After sent with 503s. */
   retryAfterSeconds: number;
+  /** ImageRequested batches in flight at once (default 4). */
+  publishWindow?: number;
   /** Where the events go (default: the catalogue's; benchmarks use private topics). */
   topics?: IngestTopics;
   /** Overridable for tests. */
@@ -141,6 +143,7 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
   const newRequestId = deps.newRequestId ?? randomUUID;
   const base = deps.publicBaseUrl.replace(/\/+$/, '');
   const topics = deps.topics ?? CATALOGUE_TOPICS;
+  const publishWindow = deps.publishWindow ?? 4;
 
   const unavailable = (code: string, message: string, cause?: unknown, details?: unknown) =>
     new UnavailableError(code, message, deps.retryAfterSeconds, { cause, details });
@@ -259,12 +262,16 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
 
     const t2 = performance.now();
     const optionsOut = options.compression;
+    // Up to `publishWindow` batches in flight: the next batch is built and encoded while the
+    // broker acknowledges the previous ones (the bus keeps one produce request in flight and
+    // coalesces what queues up behind it).
     let queued = 0;
-    let pending: ImageRef[] | undefined;
     let publishError: unknown;
-    for (const batch of batches(imageRefs(requestId, upload.products), deps.batchSize)) {
-      try {
-        await deps.publisher.publish(
+    const unqueued: ImageRef[][] = [];
+    const inFlight = new Set<Promise<void>>();
+    const send = (batch: ImageRef[]) => {
+      const sent: Promise<void> = deps.publisher
+        .publish(
           topics.imagesRequested,
           batch.map((ref): OutgoingEvent<'ImageRequested'> => ({
             name: 'ImageRequested',
@@ -277,17 +284,32 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
               options: optionsOut,
             } satisfies ImageRequested,
           })),
-        );
-        queued += batch.length;
-      } catch (err) {
-        // This batch may be partly written; its images get ImageFailed too and the
-        // aggregator keeps the first final state per image.
-        publishError = err;
-        // Image ids are deterministic: the unqueued ones are simply those after `queued`.
-        pending = [...imageRefs(requestId, upload.products)].slice(queued);
-        break;
+        )
+        .then(
+          () => {
+            queued += batch.length;
+          },
+          (err: unknown) => {
+            // This batch may be partly written; its images get ImageFailed too and the
+            // aggregator keeps the first final state per image.
+            publishError ??= err;
+            unqueued.push(batch);
+          },
+        )
+        .finally(() => inFlight.delete(sent));
+      inFlight.add(sent);
+    };
+    const pendingBatches = batches(imageRefs(requestId, upload.products), deps.batchSize);
+    for (let next = pendingBatches.next(); !next.done; next = pendingBatches.next()) {
+      if (publishError !== undefined) {
+        unqueued.push(next.value);
+        continue;
       }
+      send(next.value);
+      if (inFlight.size >= publishWindow) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
+    const pending = publishError === undefined ? undefined : unqueued.flat();
 
     const statusUrl = `${base}/status/${requestId}`;
     if (pending !== undefined) {

@@ -277,5 +277,7 @@ describe('POST /upload: request, form fields and answer', () => {
       /imgpipe_upload_rejections_total\{code="ERR_CSV_HEADER",service="ingest"\} 1/,
     );
     expect(text).toContain('imgpipe_upload_duration_seconds_bucket');
+    // Route templates, never raw paths, as label values.
+    expect(text).toMatch(/imgpipe_http_requests_total\{route="\/upload",method="POST",code="422"/);
   });
 });
