@@ -123,6 +123,7 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
       stallTimeoutMs: env.REQUEST_STALL_TIMEOUT_MS,
       recoveryGraceMs: env.AGGREGATOR_RECOVERY_GRACE_MS,
       cacheMaxRequests: env.AGGREGATOR_CACHE_MAX_REQUESTS,
+      progressFlushMs: 250,
     },
   });
 
@@ -261,8 +262,9 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
           listening.closeIdleConnections();
           await closed;
         }
-        // Consumer first (in-flight events finish and are committed), then the producer.
-        const busClosed = await Promise.allSettled([bus.close()]);
+        // Consumer first (in-flight events finish and are committed), then the producer;
+        // then the progress writes still waiting for their period, while Cassandra is open.
+        const busClosed = await Promise.allSettled([bus.close(), materializer.flush()]);
         const clients = await Promise.allSettled([
           cassandra.shutdown(),
           Promise.resolve(s3.destroy()),

@@ -16,9 +16,10 @@ const settings = {
   stallTimeoutMs: 3_600_000,
   recoveryGraceMs: 30_000,
   cacheMaxRequests: 1000,
+  progressFlushMs: 0,
 };
 
-function setup(store = new InMemoryStore(), clock = new ManualClock()) {
+function setup(store = new InMemoryStore(), clock = new ManualClock(), overrides = {}) {
   const output = new InMemoryOutput();
   const publisher = new RecordingPublisher();
   const make = () =>
@@ -29,7 +30,7 @@ function setup(store = new InMemoryStore(), clock = new ManualClock()) {
       clock,
       urls: { publicBaseUrl: 'http://127.0.0.1:8080', outputPublicBaseUrl: null },
       logger: quietLogger,
-      settings,
+      settings: { ...settings, ...overrides },
     });
   return { store, output, publisher, clock, materializer: make(), make };
 }
@@ -260,6 +261,44 @@ describe('materializer', () => {
     await a.apply(compressed(1, 0), { partition: 'p/0', offset: 13n });
     expect(publisher.published).toHaveLength(1);
     expect(publisher.published[0]).toMatchObject({ compressed: 2, failed: 1 });
+  });
+
+  it('coalesces progress writes within the flush period and writes the latest state', async () => {
+    const { materializer, store, clock, publisher } = setup(undefined, undefined, {
+      progressFlushMs: 60_000,
+    });
+    await materializer.apply(accepted(3));
+    await materializer.apply(compressed(0, 0));
+    await materializer.apply(failed(0, 1));
+    // Both events are applied (their image rows are written); the request row waits.
+    expect(store.images.get(REQUEST)?.size).toBe(2);
+    expect(store.requests.get(REQUEST)?.progress?.status).toBe('PENDING');
+    await materializer.flush();
+    expect(store.requests.get(REQUEST)?.progress).toMatchObject({
+      status: 'PROCESSING',
+      counts: { compressed: 1, failed: 1, pending: 1 },
+    });
+    // After the period, the next event writes at once; completion writes the terminal row.
+    clock.advance(60_000);
+    await materializer.apply(compressed(1, 0));
+    expect(publisher.published).toHaveLength(1);
+    expect(store.requests.get(REQUEST)?.terminal?.completion.status).toBe('COMPLETED_WITH_ERRORS');
+  });
+
+  it('rewrites a request row left behind by a lost progress write when the state is reloaded', async () => {
+    const store = new InMemoryStore();
+    const first = setup(store, undefined, { progressFlushMs: 60_000 });
+    await first.materializer.apply(accepted(3));
+    await first.materializer.apply(compressed(0, 0));
+    // The instance dies before its coalesced write: the row still says PENDING.
+    first.materializer.forgetAll();
+    expect(store.requests.get(REQUEST)?.progress?.status).toBe('PENDING');
+    const second = setup(store);
+    expect(await second.materializer.apply(compressed(0, 0))).toBe('duplicate');
+    expect(store.requests.get(REQUEST)?.progress).toMatchObject({
+      status: 'PROCESSING',
+      counts: { compressed: 1 },
+    });
   });
 
   it('completes at once a request with no images', async () => {

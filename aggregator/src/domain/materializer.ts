@@ -77,6 +77,13 @@ export interface MaterializerSettings {
   recoveryGraceMs: number;
   /** Upper bound on requests held in memory (least recently used are dropped). */
   cacheMaxRequests: number;
+  /**
+   * A request's progress columns are written at most this often (the last change is written
+   * when the period ends; 0 = on every event). Image rows, the truth, are always written
+   * before an event counts as applied; the request row is derived from them, and a state
+   * reloaded after a crash rewrites it (see reconcileProgress). Default 250 ms.
+   */
+  progressFlushMs?: number;
 }
 
 export interface MaterializerDeps {
@@ -110,12 +117,20 @@ export interface Materializer {
   forgetAll(): void;
   /** Requests currently cached (for tests and metrics). */
   cachedRequests(): number;
+  /** Writes every progress update still waiting for its period to end (at shutdown). */
+  flush(): Promise<void>;
 }
 
 interface CacheEntry {
   state: RequestState;
   partition: string | null;
   touchedAt: number;
+  /** When the request row's progress was last written (epoch ms; 0 = not by this entry). */
+  progressWrittenAt: number;
+  /** A coalesced progress write waiting for its period to end. */
+  progressTimer: NodeJS.Timeout | undefined;
+  /** Dropped because it may be wrong (partition moved, a failure): never write from it. */
+  invalidated: boolean;
 }
 
 const formatDuration = (ms: number): string => {
@@ -168,6 +183,16 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
   const idleReloadMs = Math.max(1, Math.min(settings.orphanTimeoutMs, settings.stallTimeoutMs) / 2);
   // lastProgressAt only has to be as fine as the stall timeout is coarse.
   const touchIntervalMs = Math.max(1, Math.min(60_000, settings.stallTimeoutMs / 10));
+  const progressFlushMs = settings.progressFlushMs ?? 250;
+
+  /** Forgets a request's state because it may be wrong; a pending progress write is void. */
+  function invalidate(requestId: string): void {
+    const entry = cache.get(requestId);
+    if (!entry) return;
+    entry.invalidated = true;
+    clearTimeout(entry.progressTimer);
+    cache.delete(requestId);
+  }
 
   /** Serialises work on one request inside this process (handler vs sweeper). */
   async function withLock<T>(requestId: string, fn: () => Promise<T>): Promise<T> {
@@ -195,7 +220,7 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
       let dropped = 0;
       for (const [id, entry] of cache) {
         if (entry.partition === position.partition) {
-          cache.delete(id);
+          invalidate(id);
           dropped += 1;
         }
       }
@@ -234,10 +259,17 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
       return cached;
     }
     metrics.stateLoaded(cached ? 'fresh' : 'miss');
+    if (cached) invalidate(requestId);
     const snapshot = await store.loadSnapshot(requestId);
-    const entry: CacheEntry = { state: stateFrom(requestId, snapshot), partition, touchedAt: now };
-    await reconcileProgress(entry.state, snapshot);
-    cache.delete(requestId);
+    const entry: CacheEntry = {
+      state: stateFrom(requestId, snapshot),
+      partition,
+      touchedAt: now,
+      progressWrittenAt: 0,
+      progressTimer: undefined,
+      invalidated: false,
+    };
+    if (await reconcileProgress(entry.state, snapshot)) entry.progressWrittenAt = now;
     cache.set(requestId, entry);
     while (cache.size > settings.cacheMaxRequests) {
       const oldest = cache.keys().next().value;
@@ -259,8 +291,11 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
    * two writes are independent): the redelivered event is then a duplicate, so the request
    * row is brought in line with the images here, when the state is loaded.
    */
-  async function reconcileProgress(state: RequestState, snapshot: RequestSnapshot): Promise<void> {
-    if (!state.meta || state.completion) return;
+  async function reconcileProgress(
+    state: RequestState,
+    snapshot: RequestSnapshot,
+  ): Promise<boolean> {
+    if (!state.meta || state.completion) return false;
     const progress = progressOf(state);
     const stored = snapshot.stored;
     if (
@@ -268,9 +303,50 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
       stored.compressed === progress.counts.compressed &&
       stored.failed === progress.counts.failed
     ) {
-      return;
+      return false;
     }
     await store.saveProgress(progress);
+    return true;
+  }
+
+  /** Writes the request row's progress now if its period has passed, else once it has. */
+  async function saveProgressSoon(entry: CacheEntry): Promise<void> {
+    if (entry.progressTimer) return; // a write of the latest state is already due
+    const now = clock.now();
+    const wait = entry.progressWrittenAt + progressFlushMs - now;
+    if (wait <= 0) {
+      await store.saveProgress(progressOf(entry.state));
+      entry.progressWrittenAt = now;
+      return;
+    }
+    armProgressTimer(entry, wait);
+  }
+
+  function armProgressTimer(entry: CacheEntry, delayMs: number): void {
+    entry.progressTimer = setTimeout(() => {
+      void flushProgress(entry);
+    }, delayMs);
+    entry.progressTimer.unref();
+  }
+
+  async function flushProgress(entry: CacheEntry): Promise<void> {
+    clearTimeout(entry.progressTimer);
+    entry.progressTimer = undefined;
+    const { requestId } = entry.state;
+    await withLock(requestId, async () => {
+      // Invalidated, or superseded by a newer state of the request (which writes its own):
+      // nothing to write from this one. An entry merely evicted from the LRU still writes.
+      const current = cache.get(requestId);
+      if (entry.invalidated || (current !== undefined && current !== entry)) return;
+      if (entry.state.completion || !entry.state.meta) return;
+      try {
+        await store.saveProgress(progressOf(entry.state));
+        entry.progressWrittenAt = clock.now();
+      } catch (err) {
+        logger.warn({ err, requestId }, 'progress write failed; trying again in 1 s');
+        armProgressTimer(entry, 1_000);
+      }
+    });
   }
 
   async function saveOpen(state: RequestState, open: OpenRequest): Promise<void> {
@@ -409,7 +485,8 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
     await complete(state, images, null);
   }
 
-  async function applyAccepted(state: RequestState, event: RequestAccepted): Promise<EventOutcome> {
+  async function applyAccepted(entry: CacheEntry, event: RequestAccepted): Promise<EventOutcome> {
+    const { state } = entry;
     if (state.completion) {
       // Closed already (normally, or as an orphan before this arrived): nothing to change,
       // but make sure its completion went out.
@@ -439,6 +516,7 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
       );
     }
     await store.saveAccepted(state.meta, progressOf(state));
+    entry.progressWrittenAt = now;
     await saveOpen(state, {
       requestId: state.requestId,
       accepted: true,
@@ -501,9 +579,10 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
   }
 
   async function applyResult(
-    state: RequestState,
+    entry: CacheEntry,
     event: RequestEvent & { name: 'ImageCompressed' | 'ImageFailed' },
   ): Promise<EventOutcome> {
+    const { state } = entry;
     if (state.completion) {
       await publishCompletion(state, true);
       return 'late';
@@ -526,13 +605,9 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
     }
     const now = clock.now();
     if (state.meta) {
-      // Both are absolute, idempotent upserts: if one fails the event is applied again
-      // from a reloaded state, which rewrites both.
-      await Promise.all([
-        store.saveImage(record),
-        store.saveProgress(progressOf(state)),
-        touchOpen(state, now),
-      ]);
+      // Absolute, idempotent upserts: if one fails the event is applied again from a
+      // reloaded state, which rewrites both rows.
+      await Promise.all([store.saveImage(record), saveProgressSoon(entry), touchOpen(state, now)]);
       await maybeComplete(state);
       return 'applied';
     }
@@ -559,7 +634,7 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
     // Not timed out: only an interrupted completion (latch recorded, not yet published and
     // cleaned up) needs this sweep, and one cheap read tells.
     if (!orphanDue && !stallDue && !(await store.getCompletion(open.requestId))) return null;
-    cache.delete(open.requestId);
+    invalidate(open.requestId);
     try {
       const state = stateFrom(open.requestId, await store.loadSnapshot(open.requestId));
       if (state.completion) {
@@ -580,7 +655,7 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
       await complete(state, images, reason);
       return orphanDue ? 'closedOrphans' : 'closedStalled';
     } finally {
-      cache.delete(open.requestId);
+      invalidate(open.requestId);
     }
   }
 
@@ -592,11 +667,11 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
         const entry = await entryFor(requestId, position?.partition ?? null);
         try {
           return event.name === 'RequestAccepted'
-            ? await applyAccepted(entry.state, event.value)
-            : await applyResult(entry.state, event);
+            ? await applyAccepted(entry, event.value)
+            : await applyResult(entry, event);
         } catch (err) {
           // Never keep a state that may be ahead of (or behind) what was written.
-          cache.delete(requestId);
+          invalidate(requestId);
           throw err;
         }
       });
@@ -631,8 +706,14 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
     },
 
     forgetAll() {
-      cache.clear();
+      for (const id of [...cache.keys()]) invalidate(id);
       lastOffsets.clear();
+    },
+
+    async flush() {
+      await Promise.all(
+        [...cache.values()].filter((e) => e.progressTimer).map((e) => flushProgress(e)),
+      );
     },
 
     cachedRequests: () => cache.size,
