@@ -172,7 +172,8 @@ export function createIngest(config: IngestConfig, deps: IngestDeps): Ingest {
       return `http://127.0.0.1:${address.port}`;
     },
     async start() {
-      await ensureSpoolDir(env.UPLOAD_SPOOL_DIR);
+      const swept = await ensureSpoolDir(env.UPLOAD_SPOOL_DIR);
+      if (swept > 0) logger.warn({ swept }, 'deleted spool files left by a crashed process');
       const listening = app.listen(env.HTTP_PORT);
       server = listening;
       await new Promise<void>((resolve, reject) => {

@@ -59,7 +59,7 @@ export function createCassandraIdempotencyStore(
     async complete(record) {
       // Every column is rewritten with the retention TTL: the claim's cells (short TTL) would
       // otherwise expire and take the row with them.
-      await client.execute(
+      const result = await client.execute(
         `UPDATE ${TABLE} USING TTL ?
          SET fingerprint = ?, file_sha256 = ?, request_id = ?, state = 'ACCEPTED', response = ?,
              created_at = ?
@@ -76,6 +76,10 @@ export function createCassandraIdempotencyStore(
         ],
         lwt,
       );
+      if (!result.wasApplied()) {
+        // The claim lapsed (an accept slower than the claim TTL) or another attempt took the key.
+        throw new Error(`Idempotency-Key claim of request ${record.requestId} is no longer held`);
+      }
     },
     async release(key, requestId) {
       await client.execute(

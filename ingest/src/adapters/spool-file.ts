@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { UploadedFile } from '../domain/ports';
@@ -59,7 +59,23 @@ export class SpoolFile extends Transform {
   }
 }
 
-/** Creates the spool directory (private to this user) if missing. */
-export async function ensureSpoolDir(dir: string): Promise<void> {
+/**
+ * Creates the spool directory (private to this user) if missing, and deletes spool files a
+ * crashed process left behind. Only files older than `staleAfterMs` go: another ingest on the
+ * same host may be using the directory, and no upload lasts that long (the HTTP server's
+ * request timeout is shorter).
+ */
+export async function ensureSpoolDir(dir: string, staleAfterMs = 60 * 60 * 1000): Promise<number> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  let removed = 0;
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith('.csv')) continue;
+    const file = path.join(dir, name);
+    const info = await stat(file).catch(() => undefined);
+    if (info !== undefined && Date.now() - info.mtimeMs > staleAfterMs) {
+      await rm(file, { force: true });
+      removed += 1;
+    }
+  }
+  return removed;
 }

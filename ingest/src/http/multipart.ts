@@ -24,6 +24,16 @@ const CSV_MIME_TYPES = new Set([
 
 export const FILE_FIELD = 'file';
 
+/** Room for the multipart framing and the small form fields around the file. */
+const FORM_OVERHEAD_BYTES = 1024 * 1024;
+
+const tooLarge = (limits: UploadLimits) =>
+  new UploadError(
+    413,
+    UploadCodes.fileTooLarge,
+    `The file is larger than ${limits.maxFileBytes} bytes (${(limits.maxFileBytes / 1024 / 1024).toFixed(1)} MiB); split it into several files`,
+  );
+
 export interface MultipartOptions {
   limits: UploadLimits;
   spoolDir: string;
@@ -68,6 +78,13 @@ export async function receiveUpload(
       UploadCodes.notMultipart,
       `Expected Content-Type multipart/form-data with the CSV in a "${FILE_FIELD}" field, got ${contentType === '' ? 'none' : JSON.stringify(contentType.slice(0, 100))}`,
     );
+  }
+
+  // A declared body far over the limit is refused before reading it (the form's other parts
+  // are small: fields are capped at 20 x 8 KiB); anything closer is read and cut by busboy.
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limits.maxFileBytes + FORM_OVERHEAD_BYTES) {
+    throw tooLarge(limits);
   }
 
   let bb: Busboy;
@@ -216,13 +233,7 @@ export async function receiveUpload(
       await file.done.catch((err: unknown) => {
         if (problem === undefined) throw err;
       });
-    if (file?.truncated === true) {
-      throw new UploadError(
-        413,
-        UploadCodes.fileTooLarge,
-        `The file is larger than ${limits.maxFileBytes} bytes (${(limits.maxFileBytes / 1024 / 1024).toFixed(0)} MiB); split it into several files`,
-      );
-    }
+    if (file?.truncated === true) throw tooLarge(limits);
     if (problem !== undefined) throw problem;
     if (file === undefined) {
       throw new UploadError(

@@ -2,6 +2,7 @@
  * POST /upload, the request around the CSV: content type, multipart parts, form fields,
  * Idempotency-Key, the 202 body, and the service's other routes. Real HTTP, port fakes.
  */
+import { request } from 'node:http';
 import { csvForm, post, startWithFakes, type FakeIngest } from '../testing/harness';
 
 const CSV = 'S. No.,Product Name,Input Image Urls\n1,Shirt,https://img.example.com/1.jpg\n';
@@ -218,6 +219,30 @@ describe('POST /upload: request, form fields and answer', () => {
       expect(res.status).toBe(202);
     },
   );
+
+  it('refuses a body declared far over the size limit with 413 before reading it', async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${svc.url}/upload`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'multipart/form-data; boundary=xyz',
+          'content-length': String(500 * 1024 * 1024),
+        },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(answer.status).toBe(413);
+    expect((JSON.parse(answer.body) as { error: { code: string } }).error.code).toBe(
+      'ERR_FILE_TOO_LARGE',
+    );
+    await expectNothingLeft();
+  });
 
   it('rejects a malformed multipart body with 400', async () => {
     const res = await post(
