@@ -173,6 +173,38 @@ describe('ingest on the real engines', () => {
   });
 });
 
+describe('Idempotency-Key under concurrency', () => {
+  it('two simultaneous uploads with one key on two replicas create one request', async () => {
+    const [a, b] = await Promise.all([startIngest(), startIngest()]);
+    try {
+      const marker = `m${randomUUID().slice(0, 8)}`;
+      const headers = { 'idempotency-key': `it-race-${marker}` };
+      const csv = markedCsv(marker, 50, 3);
+      const { result, events } = await producedDuring(TOPICS, () =>
+        Promise.all([
+          post(`${a.url}/upload`, csvForm(csv), headers),
+          post(`${b.url}/upload`, csvForm(csv), headers),
+        ]),
+      );
+      const accepted = result.filter((r) => r.status === 202);
+      const racing = result.filter((r) => r.status === 409);
+      expect(accepted.length + racing.length).toBe(2);
+      expect(accepted.length).toBeGreaterThanOrEqual(1);
+      for (const r of racing) expect(r.body.error?.code).toBe('ERR_IDEMPOTENCY_IN_PROGRESS');
+      expect(new Set(accepted.map((r) => r.body.request_id)).size).toBe(1);
+      const mine = events.filter((e) => mentions(e, marker));
+      expect(mine.filter((e) => e.event.name === 'ImageRequested')).toHaveLength(150);
+      // RequestAccepted carries no marker: find it by the one request id.
+      const requestId = accepted[0]!.body.request_id as string;
+      expect(
+        ofRequest(events, requestId).filter((e) => e.event.name === 'RequestAccepted'),
+      ).toHaveLength(1);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
 describe('ingest with a dependency down', () => {
   it('Kafka down: 503 with Retry-After, no object left in S3, and the Idempotency-Key is free again', async () => {
     // Nothing listens on port 1: connection refused at once; the producer gives up after its retries.
