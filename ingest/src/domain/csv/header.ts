@@ -87,27 +87,24 @@ export function matchHeader(fields: readonly string[], line: number): HeaderResu
       });
     }
   }
-  if (problems.length > 0 || found.serial === undefined || found.name === undefined) {
-    // A first row like `1,Shirt,https://…` means the header was left out: say so plainly.
-    const looksLikeData = fields.some(looksLikeUrl) && /^\s*\d+\s*$/.test(fields[0] ?? '');
-    if (looksLikeData) {
-      return {
-        ok: false,
-        looksLikeData,
-        problems: [
-          {
-            line,
-            column: null,
-            value: excerpt(fields.join(',')),
-            problem: `the first row is data, not a header; add this header row first: ${EXPECTED_HEADER}`,
-          },
-        ],
-      };
-    }
-    return { ok: false, problems, looksLikeData };
+  const { serial, name, urls } = found;
+  if (problems.length === 0 && serial !== undefined && name !== undefined && urls !== undefined) {
+    return { ok: true, layout: { serial, name, urls, width } };
   }
-  return {
-    ok: true,
-    layout: { serial: found.serial, name: found.name, urls: found.urls!, width },
-  };
+  // A first row like `1,Shirt,https://…` means the header was left out: say so plainly.
+  if (fields.some(looksLikeUrl) && /^\s*\d+\s*$/.test(fields[0] ?? '')) {
+    return {
+      ok: false,
+      looksLikeData: true,
+      problems: [
+        {
+          line,
+          column: null,
+          value: excerpt(fields.join(',')),
+          problem: `the first row is data, not a header; add this header row first: ${EXPECTED_HEADER}`,
+        },
+      ],
+    };
+  }
+  return { ok: false, problems, looksLikeData: false };
 }
