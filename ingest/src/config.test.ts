@@ -37,7 +37,7 @@ describe('ingest config', () => {
           expect.stringContaining('AGGREGATOR_URL') as string,
           expect.stringContaining('UPLOAD_MAX_ROWS') as string,
         ],
-      }),
+      }) as Error,
     );
   });
 });
