@@ -48,6 +48,9 @@ const isOutcome = (o: unknown): o is Outcome =>
   'kind' in o &&
   (o.kind === 'done' || o.kind === 'retry' || o.kind === 'fail');
 
+/** Least time between two commit/heartbeat checks in a batch (see eachBatch). */
+const HOUSEKEEPING_MS = 100;
+
 /** Longest single pause of a delay-tier partition before its head is looked at again. */
 const MAX_PAUSE_MS = 60_000;
 
@@ -59,15 +62,45 @@ const GROUP_ERRORS = new Set([
   'UNKNOWN_MEMBER_ID',
 ]);
 
-/** One message being handled: what the heartbeat ticker and stop() need. */
-class Flight {
+/**
+ * A message being handled: the IncomingMessage the handler gets, plus what the heartbeat ticker
+ * and stop() need. One class (accessor on the prototype, AbortController made on first use of
+ * `signal`) because per-message allocations are most of the bus's own cost per message.
+ */
+class Flight implements IncomingMessage {
+  readonly event: AnyEvent;
+  readonly key: string | null;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly attempt: number;
+  /** An own arrow function: handlers may destructure it. */
+  readonly heartbeat: () => Promise<void>;
   lastProgress = Date.now();
   stalled = false;
   /** Why it was aborted (stop grace over, or stalled); undefined while not aborted. */
   abortReason: unknown;
-  // Made on first use of `signal`: most handlers never look at it, and an AbortController per
-  // message is a measurable share of the bus's per-message cost.
   private controller: AbortController | undefined;
+
+  constructor(
+    private readonly d: Delivery,
+    ticker: BatchTicker,
+  ) {
+    this.event = d.event;
+    this.key = d.key;
+    this.topic = d.origin.topic;
+    this.partition = d.origin.partition;
+    this.offset = d.origin.offset;
+    this.attempt = d.attempt;
+    this.heartbeat = () => {
+      this.lastProgress = Date.now();
+      return ticker.heartbeat();
+    };
+  }
+
+  get headers(): Record<string, string> {
+    return headersOf(this.d);
+  }
 
   get signal(): AbortSignal {
     if (!this.controller) {
@@ -88,7 +121,9 @@ class Flight {
 interface Delivery {
   event: AnyEvent;
   key: string | null;
-  headers: Record<string, string>;
+  /** Headers as read; flattened to strings only when someone needs them (see headersOf). */
+  rawHeaders: IHeaders | undefined;
+  headers?: Record<string, string>;
   /** The original value bytes (for delay tiers and dead letters). */
   value: Buffer;
   origin: { topic: string; partition: number; offset: string };
@@ -97,6 +132,9 @@ interface Delivery {
   /** The topic this copy was read from (original or a delay tier): the metrics label. */
   readFrom: string;
 }
+
+const headersOf = (d: Pick<Delivery, 'rawHeaders' | 'headers'>): Record<string, string> =>
+  (d.headers ??= headerRecord(d.rawHeaders));
 
 /** What the batch loop does next: resolve and go on, pause here (redeliver later), or stop. */
 type Step = 'next' | 'hold' | 'leave';
@@ -344,6 +382,7 @@ export class KafkaBusConsumer implements BusConsumer {
         );
       },
     );
+    let nextHousekeeping = 0;
     try {
       for (const message of batch.messages) {
         if (this.draining || ticker.rebalancing || !payload.isRunning() || payload.isStale()) {
@@ -355,39 +394,48 @@ export class KafkaBusConsumer implements BusConsumer {
             : await this.fromTier(payload, ticker, message);
         if (step !== 'next') break;
         payload.resolveOffset(message.offset);
-        await payload.commitOffsetsIfNecessary();
-        // Rethrows a rebalance to kafkajs, which commits what was resolved and rejoins.
-        await payload.heartbeat();
+        // Both are rate-limited inside kafkajs (commitIntervalMs, heartbeatIntervalMs) but cost
+        // several promise hops per call: asking at most every 100 ms keeps fast handlers fast.
+        const now = Date.now();
+        if (now >= nextHousekeeping) {
+          nextHousekeeping = now + HOUSEKEEPING_MS;
+          await payload.commitOffsetsIfNecessary();
+          // Rethrows a rebalance to kafkajs, which commits what was resolved and rejoins.
+          await payload.heartbeat();
+        }
       }
     } finally {
       ticker.close();
     }
   }
 
-  private async fromMain(
+  // Not async: this is the per-message hot path, and an extra async frame per message shows.
+  private fromMain(
     payload: EachBatchPayload,
     ticker: BatchTicker,
     message: KafkaMessage,
   ): Promise<Step> {
     const { topic, partition } = payload.batch;
-    const headers = headerRecord(message.headers);
     const key = message.key ? message.key.toString('utf8') : null;
     const value = message.value ?? Buffer.alloc(0);
     const origin = { topic, partition, offset: message.offset };
-    const holdKey = `${topic}|${partition}`;
-    const hold = this.holds.get(holdKey);
-    const held = hold?.offset === message.offset ? hold : undefined;
-    if (hold) this.holds.delete(holdKey);
+    let held: { attempt: number; firstAttemptAt: number } | undefined;
+    if (this.holds.size > 0) {
+      const holdKey = `${topic}|${partition}`;
+      const hold = this.holds.get(holdKey);
+      if (hold?.offset === message.offset) held = hold;
+      if (hold) this.holds.delete(holdKey);
+    }
 
     let event: AnyEvent;
     try {
-      event = decodeEvent(message.value, headers);
+      event = decodeEvent(message.value, message.headers);
     } catch (err) {
       return this.poison(payload, {
         origin,
         key,
         value,
-        headers,
+        headers: headerRecord(message.headers),
         readFrom: topic,
         reason: `undecodable: ${describe(err)}`,
       });
@@ -395,7 +443,7 @@ export class KafkaBusConsumer implements BusConsumer {
     return this.handle(payload, ticker, {
       event,
       key,
-      headers,
+      rawHeaders: message.headers,
       value,
       origin,
       attempt: held?.attempt ?? 1,
@@ -468,6 +516,7 @@ export class KafkaBusConsumer implements BusConsumer {
     return this.handle(payload, ticker, {
       event,
       key: envelope.key,
+      rawHeaders: undefined,
       headers: envelope.headers,
       value: envelope.payload,
       origin,
@@ -481,25 +530,10 @@ export class KafkaBusConsumer implements BusConsumer {
     const { metrics } = this.deps;
     const wait = this.slots.acquire();
     if (wait) await wait;
-    const flight = new Flight();
+    const flight = new Flight(d, ticker);
+    const message: IncomingMessage = flight;
     this.inFlight.add(flight);
     ticker.current = flight;
-    const message: IncomingMessage = {
-      event: d.event,
-      key: d.key,
-      topic: d.origin.topic,
-      partition: d.origin.partition,
-      offset: d.origin.offset,
-      attempt: d.attempt,
-      headers: d.headers,
-      get signal() {
-        return flight.signal;
-      },
-      heartbeat: () => {
-        flight.lastProgress = Date.now();
-        return ticker.heartbeat();
-      },
-    };
     let outcome: Outcome;
     let threw = false;
     const started = performance.now();
@@ -523,10 +557,12 @@ export class KafkaBusConsumer implements BusConsumer {
       this.slots.release();
     }
 
-    // Abandoned because we are stopping: not committed, the next owner redelivers it.
-    if (this.draining && flight.abortReason !== undefined && outcome.kind !== 'done') {
-      return 'leave';
+    if (outcome.kind === 'done') {
+      metrics.consumed.inc({ topic: d.readFrom, outcome: 'done' });
+      return 'next';
     }
+    // Abandoned because we are stopping: not committed, the next owner redelivers it.
+    if (this.draining && flight.abortReason !== undefined) return 'leave';
     return this.settle(payload, d, message, outcome, threw);
   }
 
@@ -601,6 +637,7 @@ export class KafkaBusConsumer implements BusConsumer {
       origin: p.origin,
       key: p.key,
       value: p.value,
+      rawHeaders: undefined,
       headers: p.headers,
       firstAttemptAt: p.firstAttemptAt ?? Date.now(),
     };
@@ -618,7 +655,7 @@ export class KafkaBusConsumer implements BusConsumer {
 
   private publishEnvelope(
     tier: TopicSpec,
-    d: Pick<Delivery, 'origin' | 'key' | 'value' | 'headers' | 'firstAttemptAt'>,
+    d: Pick<Delivery, 'origin' | 'key' | 'value' | 'rawHeaders' | 'headers' | 'firstAttemptAt'>,
     e: { attempt: number; dueAt: number; reason: string },
     extraHeaders: Record<string, string> = {},
   ): Promise<void> {
@@ -628,7 +665,7 @@ export class KafkaBusConsumer implements BusConsumer {
       originalOffset: d.origin.offset,
       key: d.key,
       payload: d.value,
-      headers: d.headers,
+      headers: headersOf(d),
       attempt: e.attempt,
       firstAttemptAt: d.firstAttemptAt,
       dueAt: e.dueAt,
@@ -642,7 +679,7 @@ export class KafkaBusConsumer implements BusConsumer {
   }
 
   private async deadLetter(
-    d: Pick<Delivery, 'origin' | 'key' | 'value' | 'headers' | 'firstAttemptAt'>,
+    d: Pick<Delivery, 'origin' | 'key' | 'value' | 'rawHeaders' | 'headers' | 'firstAttemptAt'>,
     reason: string,
     cause: DeadLetterCause,
     attempts: number,
