@@ -172,6 +172,8 @@ class BatchTicker {
   current: Flight | undefined;
   /** A heartbeat saw a rebalance: take no new message from this batch. */
   rebalancing = false;
+  /** Messages of this batch handled with `done` (counted once per batch: cheaper). */
+  doneCount = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -385,9 +387,7 @@ export class KafkaBusConsumer implements BusConsumer {
     let nextHousekeeping = 0;
     try {
       for (const message of batch.messages) {
-        if (this.draining || ticker.rebalancing || !payload.isRunning() || payload.isStale()) {
-          break;
-        }
+        if (this.draining || ticker.rebalancing || !payload.isRunning()) break;
         const step =
           tier === undefined
             ? await this.fromMain(payload, ticker, message)
@@ -402,10 +402,15 @@ export class KafkaBusConsumer implements BusConsumer {
           await payload.commitOffsetsIfNecessary();
           // Rethrows a rebalance to kafkajs, which commits what was resolved and rejoins.
           await payload.heartbeat();
+          // A seek moved this partition (the bus never seeks; kept for safety): stop here.
+          if (payload.isStale()) break;
         }
       }
     } finally {
       ticker.close();
+      if (ticker.doneCount > 0) {
+        this.deps.metrics.consumed.inc({ topic: batch.topic, outcome: 'done' }, ticker.doneCount);
+      }
     }
   }
 
@@ -558,7 +563,7 @@ export class KafkaBusConsumer implements BusConsumer {
     }
 
     if (outcome.kind === 'done') {
-      metrics.consumed.inc({ topic: d.readFrom, outcome: 'done' });
+      ticker.doneCount++;
       return 'next';
     }
     // Abandoned because we are stopping: not committed, the next owner redelivers it.
