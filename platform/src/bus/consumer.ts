@@ -385,6 +385,10 @@ export class KafkaBusConsumer implements BusConsumer {
       },
     );
     let nextHousekeeping = 0;
+    // The last settled offset not yet handed to kafkajs. Messages of a partition are settled
+    // in order, so resolving the last one resolves all before it; kafkajs' resolveOffset parses
+    // offsets with Long each call, so it is called at housekeeping and on the way out only.
+    let settled: string | undefined;
     try {
       for (const message of batch.messages) {
         if (this.draining || ticker.rebalancing || !payload.isRunning()) break;
@@ -393,12 +397,15 @@ export class KafkaBusConsumer implements BusConsumer {
             ? await this.fromMain(payload, ticker, message)
             : await this.fromTier(payload, ticker, message);
         if (step !== 'next') break;
-        payload.resolveOffset(message.offset);
-        // Both are rate-limited inside kafkajs (commitIntervalMs, heartbeatIntervalMs) but cost
-        // several promise hops per call: asking at most every 100 ms keeps fast handlers fast.
+        settled = message.offset;
+        // Commit and heartbeat are rate-limited inside kafkajs (commitIntervalMs,
+        // heartbeatIntervalMs) but cost several promise hops per call: asking at most every
+        // 100 ms keeps fast handlers fast.
         const now = Date.now();
         if (now >= nextHousekeeping) {
           nextHousekeeping = now + HOUSEKEEPING_MS;
+          payload.resolveOffset(settled);
+          settled = undefined;
           await payload.commitOffsetsIfNecessary();
           // Rethrows a rebalance to kafkajs, which commits what was resolved and rejoins.
           await payload.heartbeat();
@@ -407,6 +414,8 @@ export class KafkaBusConsumer implements BusConsumer {
         }
       }
     } finally {
+      // Before kafkajs commits: after a normal end, and before a rebalance error reaches it.
+      if (settled !== undefined) payload.resolveOffset(settled);
       ticker.close();
       if (ticker.doneCount > 0) {
         this.deps.metrics.consumed.inc({ topic: batch.topic, outcome: 'done' }, ticker.doneCount);
