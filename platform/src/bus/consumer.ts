@@ -74,17 +74,18 @@ class Flight implements IncomingMessage {
   readonly partition: number;
   readonly offset: string;
   readonly attempt: number;
-  /** An own arrow function: handlers may destructure it. */
-  readonly heartbeat: () => Promise<void>;
-  lastProgress = Date.now();
-  stalled = false;
+  /** performance.now() when the handler started or last called heartbeat(). */
+  lastProgress: number;
+  stalled: boolean;
   /** Why it was aborted (stop grace over, or stalled); undefined while not aborted. */
   abortReason: unknown;
   private controller: AbortController | undefined;
+  private beat: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly d: Delivery,
-    ticker: BatchTicker,
+    private readonly ticker: BatchTicker,
+    started: number,
   ) {
     this.event = d.event;
     this.key = d.key;
@@ -92,10 +93,19 @@ class Flight implements IncomingMessage {
     this.partition = d.origin.partition;
     this.offset = d.origin.offset;
     this.attempt = d.attempt;
-    this.heartbeat = () => {
-      this.lastProgress = Date.now();
-      return ticker.heartbeat();
-    };
+    this.lastProgress = started;
+    this.stalled = false;
+    this.abortReason = undefined;
+    this.controller = undefined;
+    this.beat = undefined;
+  }
+
+  /** A function made on first use, so handlers may destructure it (`const { heartbeat } = m`). */
+  get heartbeat(): () => Promise<void> {
+    return (this.beat ??= () => {
+      this.lastProgress = performance.now();
+      return this.ticker.heartbeat();
+    });
   }
 
   get headers(): Record<string, string> {
@@ -187,7 +197,11 @@ class BatchTicker {
 
   private tick(): void {
     const flight = this.current;
-    if (flight && !flight.stalled && Date.now() - flight.lastProgress > this.stallTimeoutMs) {
+    if (
+      flight &&
+      !flight.stalled &&
+      performance.now() - flight.lastProgress > this.stallTimeoutMs
+    ) {
       flight.stalled = true;
       this.onStall(flight);
     }
@@ -224,8 +238,10 @@ class BatchTicker {
 export class KafkaBusConsumer implements BusConsumer {
   private readonly log: Logger;
   private readonly tiers = new Map<string, number>();
-  private readonly slots: Slots;
-  private readonly inFlight = new Set<Flight>();
+  /** Only when maxInFlight < partitionsConcurrently: otherwise one message per batch bounds it. */
+  private readonly slots: Slots | undefined;
+  /** Batches being worked on; each knows its message in flight (for stop's abort). */
+  private readonly batches = new Set<BatchTicker>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   /** In-place redeliveries waiting, by topic|partition (consumers without a RetryPolicy). */
   private readonly holds = new Map<
@@ -259,7 +275,8 @@ export class KafkaBusConsumer implements BusConsumer {
     this.log = deps.logger.child({ component: 'bus-consumer', groupId: options.groupId });
     options.retry?.tiers.forEach((t, i) => this.tiers.set(t.name, i));
     const concurrency = options.partitionsConcurrently ?? 1;
-    this.slots = new Slots(options.maxInFlight ?? concurrency);
+    const maxInFlight = options.maxInFlight ?? concurrency;
+    this.slots = maxInFlight < concurrency ? new Slots(maxInFlight) : undefined;
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3_000;
     this.stallTimeoutMs = options.stallTimeoutMs ?? 120_000;
@@ -351,8 +368,8 @@ export class KafkaBusConsumer implements BusConsumer {
     for (const t of this.resumeTimers) clearTimeout(t);
     this.resumeTimers.clear();
     const grace = setTimeout(() => {
-      for (const flight of this.inFlight) {
-        flight.abort(
+      for (const batch of this.batches) {
+        batch.current?.abort(
           new ImgpipeError('ERR_BUS_STOPPING', 'The consumer is stopping', { retriable: true }),
         );
       }
@@ -384,6 +401,7 @@ export class KafkaBusConsumer implements BusConsumer {
         );
       },
     );
+    this.batches.add(ticker);
     let nextHousekeeping = 0;
     // The last settled offset not yet handed to kafkajs. Messages of a partition are settled
     // in order, so resolving the last one resolves all before it; kafkajs' resolveOffset parses
@@ -417,6 +435,7 @@ export class KafkaBusConsumer implements BusConsumer {
       // Before kafkajs commits: after a normal end, and before a rebalance error reaches it.
       if (settled !== undefined) payload.resolveOffset(settled);
       ticker.close();
+      this.batches.delete(ticker);
       if (ticker.doneCount > 0) {
         this.deps.metrics.consumed.inc({ topic: batch.topic, outcome: 'done' }, ticker.doneCount);
       }
@@ -542,15 +561,14 @@ export class KafkaBusConsumer implements BusConsumer {
 
   private async handle(payload: EachBatchPayload, ticker: BatchTicker, d: Delivery): Promise<Step> {
     const { metrics } = this.deps;
-    const wait = this.slots.acquire();
+    const wait = this.slots?.acquire();
     if (wait) await wait;
-    const flight = new Flight(d, ticker);
+    const started = performance.now();
+    const flight = new Flight(d, ticker, started);
     const message: IncomingMessage = flight;
-    this.inFlight.add(flight);
     ticker.current = flight;
     let outcome: Outcome;
     let threw = false;
-    const started = performance.now();
     try {
       const returned: unknown = await this.options.handler(message);
       if (isOutcome(returned)) outcome = returned;
@@ -566,9 +584,8 @@ export class KafkaBusConsumer implements BusConsumer {
       }
     } finally {
       metrics.handlerDuration.observe({ topic: d.readFrom }, (performance.now() - started) / 1000);
-      this.inFlight.delete(flight);
       ticker.current = undefined;
-      this.slots.release();
+      this.slots?.release();
     }
 
     if (outcome.kind === 'done') {

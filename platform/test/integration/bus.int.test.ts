@@ -177,6 +177,35 @@ describe('bus consumer', () => {
     await Promise.all(consumers.map((c) => c.stop()));
   });
 
+  it('handles partitions in parallel but never more messages at once than maxInFlight', async () => {
+    const [topic] = await privateTopics(kafka, [{ prefix: 'it_bus_inflight', partitions: 4 }]);
+    const events = Array.from({ length: 40 }, () => imageRequested());
+    await (await newBus().producer()).send(topic!, events);
+    const groupId = uniqueName('grp');
+    let running = 0;
+    let most = 0;
+    let handled = 0;
+    const consumer = newBus().consumer({
+      groupId,
+      topics: [topic!],
+      partitionsConcurrently: 4,
+      maxInFlight: 2,
+      handler: async () => {
+        running++;
+        most = Math.max(most, running);
+        await sleep(30);
+        running--;
+        handled++;
+        return done();
+      },
+    });
+    await consumer.start();
+    await waitForAllCommitted(kafka, groupId, topic!.name);
+    expect(handled).toBe(40);
+    expect(most).toBe(2);
+    await consumer.stop();
+  });
+
   it('dead-letters poison messages and handles the messages behind them on the same partition', async () => {
     const [topic, dlq] = await privateTopics(kafka, [
       { prefix: 'it_bus_poison', partitions: 1 },
