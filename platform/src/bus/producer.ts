@@ -241,7 +241,7 @@ export function eventProducer(raw: BatchingProducer): EventProducer {
           key: event.key,
           value: encoded.value,
           // The codec's schema headers win: a reader must resolve the writer's schema.
-          headers: { ...event.headers, ...encoded.headers },
+          headers: event.headers ? { ...event.headers, ...encoded.headers } : encoded.headers,
         };
       });
       await raw.send(topic.name, messages);
