@@ -22,7 +22,7 @@ import { createKafkaPublisher, type KafkaPublisher } from './adapters/kafka-publ
 import { createS3InputStore } from './adapters/s3-input-store';
 import { ensureSpoolDir } from './adapters/spool-file';
 import type { IngestConfig } from './config';
-import { createUploadAcceptor, type IngestTopics } from './domain/accept-upload';
+import { catalogueTopics, createUploadAcceptor, type IngestTopics } from './domain/accept-upload';
 import type { EventPublisher, IdempotencyStore, InputStore } from './domain/ports';
 import { edgeProxy } from './http/edge-proxy';
 import { uploadHandler } from './http/upload-route';
@@ -111,7 +111,7 @@ export function createIngest(config: IngestConfig, deps: IngestDeps): Ingest {
     publicBaseUrl: env.PUBLIC_BASE_URL,
     batchSize: env.PUBLISH_BATCH_SIZE,
     retryAfterSeconds: env.RETRY_AFTER_SECONDS,
-    ...(deps.topics === undefined ? {} : { topics: deps.topics }),
+    topics: deps.topics ?? catalogueTopics(env.KAFKA_TOPIC_PREFIX),
   });
 
   let ready = false;

@@ -16,7 +16,7 @@ import {
   type Outcome,
   type Registry,
 } from '@imgpipe/platform';
-import { Topics, cqlMigrationsDir, type TopicSpec } from '@imgpipe/schemas';
+import { cqlMigrationsDir, topicCatalogue, type TopicSpec } from '@imgpipe/schemas';
 import { createCassandraAttemptLog, createCassandraTargets } from './adapters/cassandra-deliveries';
 import { createCassandraEndpoints } from './adapters/cassandra-endpoints';
 import { createHttpSender } from './adapters/http-sender';
@@ -62,11 +62,11 @@ export function notifierTopics(prefix: string): {
   tiers: readonly TopicSpec[];
   deadLetter: TopicSpec;
 } {
-  const named = (t: TopicSpec): TopicSpec => (prefix ? { ...t, name: `${prefix}${t.name}` } : t);
+  const t = topicCatalogue(prefix);
   return {
-    completed: named(Topics.requestsCompleted),
-    tiers: Topics.notificationsRetry.map(named),
-    deadLetter: named(Topics.notificationsDlq),
+    completed: t.requestsCompleted,
+    tiers: t.notificationsRetry,
+    deadLetter: t.notificationsDlq,
   };
 }
 

@@ -66,14 +66,6 @@ export const notifierEnv = kafkaEnv
     /** Messages handled at once (each may wait up to 15 s on a slow receiver). */
     NOTIFIER_CONCURRENCY: envField.int(32, 1),
     KAFKA_SESSION_TIMEOUT_MS: envField.positiveMs(30_000),
-    /**
-     * Prepended to every catalogue topic name: for clusters shared between environments, and
-     * tests that need private topics. Empty in a normal deployment.
-     */
-    KAFKA_TOPIC_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only')
-      .default(''),
     /** Apply CQL migrations at start-up (idempotent; serialised by a lock). */
     CASSANDRA_MIGRATE: envField.bool(true),
   });

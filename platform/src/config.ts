@@ -66,6 +66,15 @@ export const kafkaEnv = z.object({
     .list('127.0.0.1:9092')
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1)),
   KAFKA_CLIENT_ID: z.string().optional(),
+  /**
+   * Prepended to every catalogue topic name (see topicCatalogue in @imgpipe/schemas): for a
+   * cluster shared by several environments, and for tests that run a private pipeline.
+   * Empty in a normal deployment.
+   */
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only')
+    .default(''),
 });
 
 export const cassandraEnv = z.object({

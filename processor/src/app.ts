@@ -20,7 +20,7 @@ import {
   type Logger,
   type Registry,
 } from '@imgpipe/platform';
-import { Topics, type TopicSpec } from '@imgpipe/schemas';
+import { topicCatalogue, type TopicSpec } from '@imgpipe/schemas';
 import { createHttpFetcher } from './adapters/http-fetcher';
 import { createProcessorMetrics } from './adapters/metrics';
 import { createResultPublisher } from './adapters/result-publisher';
@@ -77,11 +77,12 @@ const systemClock: Clock = {
 export function createProcessor(config: ProcessorConfig, deps: ProcessorDeps): Processor {
   const logger = deps.logger.child({ component: 'processor' });
   const registry = deps.registry ?? createRegistry('processor');
+  const catalogue = topicCatalogue(config.KAFKA_TOPIC_PREFIX);
   const topics = deps.topics ?? {
-    imagesRequested: Topics.imagesRequested,
-    imagesRetry: Topics.imagesRetry,
-    imagesDlq: Topics.imagesDlq,
-    requestEvents: Topics.requestEvents,
+    imagesRequested: catalogue.imagesRequested,
+    imagesRetry: catalogue.imagesRetry,
+    imagesDlq: catalogue.imagesDlq,
+    requestEvents: catalogue.requestEvents,
   };
   const concurrency = config.PROCESSOR_CONCURRENCY;
   // One libvips thread per image in flight when there are as many images as cores; more

@@ -47,14 +47,39 @@ export const Topics = {
   requestEventsDlq: topic('requests.events.dlq', 1, 'original', 30 * DAY),
 } as const;
 
+export type TopicCatalogue = typeof Topics;
+
+/**
+ * The catalogue with every name prefixed (KAFKA_TOPIC_PREFIX): one cluster shared by several
+ * environments, or end-to-end tests that need a private copy of the whole pipeline. Every
+ * service takes its topics from here, so a prefix moves all of them together.
+ */
+export function topicCatalogue(prefix = ''): TopicCatalogue {
+  if (!prefix) return Topics;
+  const named = (t: TopicSpec): TopicSpec => ({ ...t, name: `${prefix}${t.name}` });
+  return {
+    requestEvents: named(Topics.requestEvents),
+    imagesRequested: named(Topics.imagesRequested),
+    imagesRetry: Topics.imagesRetry.map(named),
+    imagesDlq: named(Topics.imagesDlq),
+    requestsCompleted: named(Topics.requestsCompleted),
+    notificationsRetry: Topics.notificationsRetry.map(named),
+    notificationsDlq: named(Topics.notificationsDlq),
+    requestEventsDlq: named(Topics.requestEventsDlq),
+  };
+}
+
 /** Every topic the system needs, for the launcher and deploy tooling to create idempotently. */
-export const allTopics = (): readonly TopicSpec[] => [
-  Topics.requestEvents,
-  Topics.imagesRequested,
-  ...Topics.imagesRetry,
-  Topics.imagesDlq,
-  Topics.requestsCompleted,
-  ...Topics.notificationsRetry,
-  Topics.notificationsDlq,
-  Topics.requestEventsDlq,
-];
+export const allTopics = (prefix = ''): readonly TopicSpec[] => {
+  const t = topicCatalogue(prefix);
+  return [
+    t.requestEvents,
+    t.imagesRequested,
+    ...t.imagesRetry,
+    t.imagesDlq,
+    t.requestsCompleted,
+    ...t.notificationsRetry,
+    t.notificationsDlq,
+    t.requestEventsDlq,
+  ];
+};

@@ -132,7 +132,7 @@ export async function provision(env: Record<string, string>): Promise<void> {
   const s3 = createS3Client(s3Config);
   try {
     await Promise.all([
-      ensureTopics(kafka, allTopics()),
+      ensureTopics(kafka, allTopics(env.KAFKA_TOPIC_PREFIX ?? '')),
       migrate(parseEnv(cassandraEnv, env), { dir: cqlMigrationsDir, logger, owner: 'launcher' }),
       ensureBucket(s3, s3Config.S3_BUCKET),
     ]);

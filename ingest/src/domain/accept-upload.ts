@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Logger, OutgoingEvent } from '@imgpipe/platform';
 import { errorCode } from '@imgpipe/platform';
 import {
-  Topics,
+  topicCatalogue,
   imageIdFor,
   type ImageFailed,
   type ImageRef,
@@ -65,10 +65,13 @@ export interface IngestTopics {
   imagesRequested: TopicSpec;
 }
 
-export const CATALOGUE_TOPICS: IngestTopics = {
-  requestEvents: Topics.requestEvents,
-  imagesRequested: Topics.imagesRequested,
+/** The catalogue topics, with KAFKA_TOPIC_PREFIX applied. */
+export const catalogueTopics = (prefix = ''): IngestTopics => {
+  const t = topicCatalogue(prefix);
+  return { requestEvents: t.requestEvents, imagesRequested: t.imagesRequested };
 };
+
+export const CATALOGUE_TOPICS: IngestTopics = catalogueTopics();
 
 export interface UploadAcceptor {
   accept(upload: ValidUpload): Promise<AcceptResult>;

@@ -30,7 +30,7 @@ export const pinoLogCreator =
 
 /** The one way to build a kafkajs client (platform is the only kafkajs importer). */
 export function createKafka(
-  env: KafkaEnv,
+  env: Pick<KafkaEnv, 'KAFKA_BROKERS'> & Partial<Pick<KafkaEnv, 'KAFKA_CLIENT_ID'>>,
   logger: Logger,
   overrides: Partial<KafkaConfig> = {},
 ): Kafka {
