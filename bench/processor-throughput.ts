@@ -20,14 +20,21 @@
  * bytes out / bytes in. BENCH_LIMIT=n takes the n largest files only; BENCH_ROUNDS=n runs
  * every file n times per side (default 1).
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import sharp from 'sharp';
+import {
+  QUALITY,
+  WALLPAPERS,
+  ensureCorpus,
+  plainSharp,
+  pool,
+  rssSampler,
+  startOrigin,
+} from './support/wallpapers';
 import { createS3Client, ensureBucket, parseAllowCidrs, parseEnv, s3Env } from '@imgpipe/platform';
 import type { ImageRequested } from '@imgpipe/schemas';
 import { createHttpFetcher } from '../processor/src/adapters/http-fetcher';
@@ -36,115 +43,6 @@ import { configureSharp, createSharpCompressor } from '../processor/src/adapters
 import { createImageHandler } from '../processor/src/domain/image-handler';
 import { createImagePipeline } from '../processor/src/domain/pipeline';
 import type { ImageResult, ObjectStore, PipelineObserver } from '../processor/src/domain/ports';
-
-const WALLPAPERS = '/usr/share/wallpapers';
-const QUALITY = 50;
-
-function ensureCorpus(): string[] {
-  if (!existsSync(WALLPAPERS)) {
-    console.log(`${WALLPAPERS} missing: installing plasma-workspace-wallpapers with apt-get…`);
-    const install = () =>
-      execFileSync(
-        'apt-get',
-        ['install', '-y', '--no-install-recommends', 'plasma-workspace-wallpapers'],
-        {
-          stdio: 'inherit',
-          env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-        },
-      );
-    try {
-      install();
-    } catch {
-      execFileSync('apt-get', ['update'], { stdio: 'inherit' });
-      install();
-    }
-  }
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (/\.(jpe?g|png)$/i.test(entry.name)) files.push(realpathSync(full));
-    }
-  };
-  walk(WALLPAPERS);
-  // Most sizes of a wallpaper are symlinks to one file: each distinct file once.
-  const bySize = [...new Set(files)]
-    .map((f) => ({ f, size: statSync(f).size }))
-    .sort((a, b) => b.size - a.size)
-    .map((x) => x.f);
-  const limit = Number(process.env.BENCH_LIMIT ?? 0);
-  return limit > 0 ? bySize.slice(0, limit) : bySize;
-}
-
-/** A static file origin in a child process; resolves with its base URL. */
-async function startOrigin(): Promise<{ url: string; stop: () => void }> {
-  const script = `
-    const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
-    const root = ${JSON.stringify(WALLPAPERS)};
-    const server = http.createServer((req, res) => {
-      const file = path.join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname));
-      if (!file.startsWith(root + '/')) { res.writeHead(403).end(); return; }
-      fs.stat(file, (err, st) => {
-        if (err) { res.writeHead(404).end(); return; }
-        res.writeHead(200, { 'content-length': st.size, 'content-type': 'application/octet-stream' });
-        fs.createReadStream(file).pipe(res);
-      });
-    });
-    server.keepAliveTimeout = 30000;
-    server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port));`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      const m = /port (\d+)/.exec(s);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`origin exited (${code})`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-}
-
-/** Runs `work` over `items` with `concurrency` workers. */
-async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
-
-/** Peak RSS sampler (ru_maxrss is process-lifetime, so sample to attribute per phase). */
-function rssSampler() {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 25);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      return Math.max(peak, process.memoryUsage.rss());
-    },
-  };
-}
-
-/** Plain sharp, the same settings as adapters/sharp/compressor.ts for keep-format output. */
-async function plainSharp(bytes: Buffer): Promise<number> {
-  const meta = await sharp(bytes).metadata();
-  let p = sharp(bytes, { failOn: 'error', limitInputPixels: 50_000_000 }).autoOrient();
-  if (meta.icc !== undefined && meta.space !== 'cmyk') p = p.keepIccProfile();
-  let out: Buffer;
-  if (meta.format === 'png') {
-    const [palette, lossless] = await Promise.all([
-      p.clone().png({ palette: true, quality: QUALITY, effort: 4, compressionLevel: 9 }).toBuffer(),
-      p.clone().png({ compressionLevel: 6, adaptiveFiltering: true }).toBuffer(),
-    ]);
-    out = palette.length <= lossless.length ? palette : lossless;
-  } else {
-    out = await p.jpeg({ quality: QUALITY }).toBuffer();
-  }
-  return Math.min(out.length, bytes.length);
-}
 
 async function main(): Promise<void> {
   const files = ensureCorpus();
