@@ -13,6 +13,7 @@ import { uniqueName, waitFor } from '../../../test/support/env';
 import {
   completionsOn,
   env,
+  dropKeyspace,
   migrateOnce,
   privateTopics,
   publish,
@@ -47,6 +48,7 @@ afterAll(async () => {
   await proxy?.close();
   await bus?.close();
   await cassandra?.shutdown();
+  await dropKeyspace();
 });
 
 describe('Cassandra outage', () => {

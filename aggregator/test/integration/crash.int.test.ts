@@ -12,6 +12,8 @@ import type { Aggregator, AggregatorTopics } from '../../src/app';
 import { uniqueName, waitFor } from '../../../test/support/env';
 import {
   completionsOn,
+  dropKeyspace,
+  keyspace,
   migrateOnce,
   privateTopics,
   publish,
@@ -39,6 +41,7 @@ afterAll(async () => {
   await Promise.all(running.map((a) => a.stop()));
   await bus?.close();
   await cassandra?.shutdown();
+  await dropKeyspace();
 });
 
 /** Runs crash-child.ts in its own process group until it kills itself; returns its output. */
@@ -59,6 +62,7 @@ async function crashChild(
         ...SESSION,
         AGG_TEST_TOPICS: JSON.stringify(topics),
         AGG_CRASH_POINT: point,
+        AGG_TEST_KEYSPACE: keyspace,
         AGGREGATOR_GROUP_ID: groupId,
       },
     },
@@ -150,7 +154,12 @@ describe('crashes', () => {
       { timeoutMs: 60_000, what: 'the recovered publish' },
     );
     // Published and cleaned up: a sweep finds nothing left open or unpublished.
-    expect(await survivor.sweepNow()).toMatchObject({ recovered: 0, open: 0 });
+    expect(await survivor.sweepNow()).toEqual({
+      open: 0,
+      recovered: 0,
+      closedOrphans: 0,
+      closedStalled: 0,
+    });
 
     const published = await completionsOn(topics.requestsCompleted);
     expect(published).toHaveLength(1);

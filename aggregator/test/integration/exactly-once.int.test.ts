@@ -10,6 +10,7 @@ import type { Aggregator, AggregatorTopics } from '../../src/app';
 import { uniqueName, waitFor } from '../../../test/support/env';
 import {
   completionsOn,
+  dropKeyspace,
   migrateOnce,
   privateTopics,
   publish,
@@ -38,6 +39,7 @@ afterAll(async () => {
   await Promise.all(running.map((a) => a.stop()));
   await bus?.close();
   await cassandra?.shutdown();
+  await dropKeyspace();
 });
 
 /** Deterministic pseudo-random numbers, so a failing run can be replayed from its seed. */

@@ -12,9 +12,11 @@ import { FIXTURE_REQUEST_ID, completionIdFor, fixture, imageIdFor } from '@imgpi
 import type { Aggregator, AggregatorTopics } from '../../src/app';
 import type { RequestEvent } from '../../src/domain/materializer';
 import { goldenEvents } from '../../src/testing/golden-request';
+import { waitFor } from '../../../test/support/env';
 import {
   completionsOn,
   env,
+  dropKeyspace,
   migrateOnce,
   privateTopics,
   startAggregator,
@@ -37,6 +39,7 @@ afterAll(async () => {
   await aggregator?.stop();
   await cassandra?.shutdown();
   s3.destroy();
+  await dropKeyspace();
 });
 
 const get = (p: string, headers: Record<string, string> = {}) =>
@@ -78,6 +81,21 @@ const failed = (requestId: string, productIndex: number, imageIndex: number): Re
 const apply = async (...events: RequestEvent[]) => {
   for (const e of events) await aggregator.materializer.apply(e);
 };
+
+/**
+ * A request row's progress is written at most every 250 ms (coalesced): wait, as a user
+ * polling the status would, until it shows `final` finished images.
+ */
+const progressShows = (id: string, final: number) =>
+  waitFor(
+    async () => {
+      const body = (await (await get(`/status/${id}`)).json()) as {
+        progress: { compressed: number; failed: number };
+      };
+      return body.progress.compressed + body.progress.failed === final ? true : undefined;
+    },
+    { timeoutMs: 5_000, what: `status of ${id} showing ${final} final images` },
+  );
 
 describe('query API', () => {
   it('answers 400 for a malformed id and 404 for an unknown one, in the shared error shape', async () => {
@@ -137,6 +155,7 @@ describe('query API', () => {
       prepare: true,
     });
 
+    await progressShows(id, 2);
     for (const route of [`/status/${id}`, `/api/status/${id.toUpperCase()}`]) {
       const res = await get(route);
       expect(await res.json()).toMatchObject({
@@ -216,6 +235,7 @@ describe('query API', () => {
     const { accepted: acc, results } = goldenEvents(id);
     await apply({ name: 'RequestAccepted', value: acc }, ...results.slice(0, -1));
 
+    await progressShows(id, 11);
     const early = await get(`/requests/${id}/output.csv`);
     expect(early.status).toBe(409);
     expect(await early.json()).toMatchObject({

@@ -2,8 +2,8 @@
  * A real aggregator process that kills itself (SIGKILL: no shutdown, no offset commit) at an
  * exact point, for the crash tests. Run: `npx tsx --conditions=development <this file>` with
  *   AGG_TEST_TOPICS  JSON AggregatorTopics      AGG_CRASH_POINT  `writes:N` | `latch`
- * plus the engines' env. `writes:N`: after the N-th result's image row and request row are
- * written (before its offset is committed). `latch`: after the completion latch is recorded
+ * plus the engines' env. `writes:N`: after the N-th result's image row is written (before its
+ * offset is committed; its request row update may be written or still coalescing). `latch`: after the completion latch is recorded
  * (before RequestCompleted is published). It prints `CRASHING <point>` first.
  */
 import { writeSync } from 'node:fs';
@@ -25,21 +25,12 @@ function crashing(store: RequestStore): RequestStore {
   if (writes) {
     const n = Number(writes[1]);
     let images = 0;
-    let progress = 0;
-    const check = () => {
-      if (images >= n && progress >= n) crash();
-    };
     return {
       ...store,
       saveImage: async (image) => {
         await store.saveImage(image);
         images += 1;
-        check();
-      },
-      saveProgress: async (p) => {
-        await store.saveProgress(p);
-        progress += 1;
-        check();
+        if (images >= n) crash();
       },
     };
   }

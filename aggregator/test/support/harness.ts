@@ -41,14 +41,35 @@ export const testLogger = (): Logger =>
     ? createLogger({ service: 'aggregator-test', level: process.env.LOG_LEVEL })
     : silentLogger();
 
+/**
+ * This test file's own keyspace (a crash child inherits it through AGG_TEST_KEYSPACE). The
+ * aggregator's sweeper looks at every open request of its keyspace: in a shared one it would
+ * finish other test files' (or other services') interrupted completions onto this file's
+ * private topics. Created by `migrateOnce`, dropped by `dropKeyspace`.
+ */
+export const keyspace = process.env.AGG_TEST_KEYSPACE ?? uniqueName('aggtest');
+export const cassandraEnv = { ...env.cassandra, CASSANDRA_KEYSPACE: keyspace };
+
 let migrated: Promise<unknown> | undefined;
-/** Applies schemas/cql (idempotent; the runner's lock makes parallel test files safe). */
+/** Creates this file's keyspace with every migration of schemas/cql. */
 export const migrateOnce = (): Promise<unknown> =>
-  (migrated ??= migrate(env.cassandra, {
+  (migrated ??= migrate(cassandraEnv, {
     dir: cqlMigrationsDir,
     logger: silentLogger(),
     owner: 'aggregator-tests',
   }));
+
+export async function dropKeyspace(): Promise<void> {
+  const client = createCassandraClient(env.cassandra, {
+    withoutKeyspace: true,
+    readTimeoutMs: 60_000,
+  });
+  try {
+    await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { prepare: false });
+  } finally {
+    await client.shutdown();
+  }
+}
 
 /** Fresh copies of the aggregator's topics under random names. */
 export async function privateTopics(partitions = 6): Promise<AggregatorTopics> {
@@ -76,6 +97,7 @@ export async function startAggregator(options: StartOptions = {}): Promise<Aggre
   const config = loadConfig({
     ...process.env,
     HTTP_PORT: '0',
+    CASSANDRA_KEYSPACE: keyspace,
     AGGREGATOR_GROUP_ID: options.groupId ?? uniqueName('agg_group'),
     ...options.env,
   });
@@ -155,7 +177,7 @@ export const completionsOn = async (topic: TopicSpec): Promise<RequestCompleted[
 
 /** A Cassandra client on the test keyspace (shut down by the caller). */
 export async function testCassandra(): Promise<CassandraClient> {
-  const client = createCassandraClient(env.cassandra);
+  const client = createCassandraClient(cassandraEnv);
   await client.connect();
   return client;
 }
