@@ -166,6 +166,7 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
   };
 
   let consumer: BusConsumer | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
   let ready = false;
   let stopping: Promise<void> | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -192,6 +193,41 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
     }, env.AGGREGATOR_SWEEP_INTERVAL_MS);
     sweepTimer.unref();
   };
+
+  /** One attempt to join the group and consume; false (logged) when it fails. */
+  async function startConsumer(): Promise<boolean> {
+    const attempt = bus.consumer({
+      groupId: env.AGGREGATOR_GROUP_ID,
+      topics: [topics.requestEvents],
+      handler,
+      deadLetter: topics.deadLetter,
+      partitionsConcurrently: env.AGGREGATOR_PARTITIONS_CONCURRENTLY,
+      sessionTimeoutMs: env.AGGREGATOR_SESSION_TIMEOUT_MS,
+      // A third of the session timeout (Kafka's guidance), never above the 3 s default.
+      heartbeatIntervalMs: Math.max(
+        100,
+        Math.min(3_000, Math.floor(env.AGGREGATOR_SESSION_TIMEOUT_MS / 3)),
+      ),
+    });
+    consumer = attempt;
+    try {
+      await attempt.start();
+      return true;
+    } catch (err) {
+      logger.error({ err }, 'could not start consuming requests.events; retrying');
+      await attempt.stop().catch(() => undefined);
+      return false;
+    }
+  }
+
+  async function retryConsumer(): Promise<void> {
+    for (let n = 1; !stopping; n += 1) {
+      await new Promise<void>((resolve) => {
+        retryTimer = setTimeout(resolve, Math.min(30_000, 1_000 * 2 ** n));
+      });
+      if (stopping || (await startConsumer())) return;
+    }
+  }
 
   const app = express();
   app.disable('x-powered-by');
@@ -227,20 +263,9 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
       ready = true;
       if (deps.consume !== false) {
         materializer.forgetAll();
-        consumer = bus.consumer({
-          groupId: env.AGGREGATOR_GROUP_ID,
-          topics: [topics.requestEvents],
-          handler,
-          deadLetter: topics.deadLetter,
-          partitionsConcurrently: env.AGGREGATOR_PARTITIONS_CONCURRENTLY,
-          sessionTimeoutMs: env.AGGREGATOR_SESSION_TIMEOUT_MS,
-          // A third of the session timeout (Kafka's guidance), never above the 3 s default.
-          heartbeatIntervalMs: Math.max(
-            100,
-            Math.min(3_000, Math.floor(env.AGGREGATOR_SESSION_TIMEOUT_MS / 3)),
-          ),
-        });
-        await consumer.start();
+        // The query API keeps serving while Kafka is unreachable: a failed first join is
+        // retried in the background instead of failing the whole service.
+        if (!(await startConsumer())) void retryConsumer();
       }
       // A first sweep right away finishes completions a crashed instance left unpublished.
       if (deps.sweep !== false) {
@@ -255,6 +280,7 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
       stopping ??= (async () => {
         ready = false;
         clearTimeout(sweepTimer);
+        clearTimeout(retryTimer);
         await sweeping?.catch(() => undefined);
         const listening = server;
         if (listening !== undefined) {
@@ -264,7 +290,10 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
         }
         // Consumer first (in-flight events finish and are committed), then the producer;
         // then the progress writes still waiting for their period, while Cassandra is open.
-        const busClosed = await Promise.allSettled([bus.close(), materializer.flush()]);
+        const busClosed = [
+          ...(await Promise.allSettled([bus.close()])),
+          ...(await Promise.allSettled([materializer.flush()])),
+        ];
         const clients = await Promise.allSettled([
           cassandra.shutdown(),
           Promise.resolve(s3.destroy()),

@@ -162,6 +162,22 @@ describe('materializer', () => {
     expect(publisher.published[0]).toMatchObject({ status: 'COMPLETED_WITH_ERRORS', total: 2 });
   });
 
+  it('ignores a result that raced ahead of RequestAccepted with a position outside the request', async () => {
+    const { materializer, publisher, output } = setup();
+    expect(await materializer.apply(compressed(5, 0))).toBe('orphan');
+    await materializer.apply(accepted(1, 1));
+    expect(publisher.published).toHaveLength(0);
+    await materializer.apply(failed(0, 0));
+    expect(publisher.published[0]).toMatchObject({
+      status: 'FAILED',
+      total: 1,
+      compressed: 0,
+      failed: 1,
+    });
+    const csv = output.objects.get(`results/${REQUEST}.csv`)!.toString('utf8');
+    expect(csv.trimEnd().split('\r\n')).toHaveLength(2);
+  });
+
   it('closes an orphan as FAILED with a clear reason after the orphan timeout', async () => {
     const { materializer, store, publisher, clock } = setup();
     await materializer.apply(compressed(0, 0));

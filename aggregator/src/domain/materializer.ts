@@ -463,8 +463,12 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
 
   async function maybeComplete(state: RequestState): Promise<void> {
     if (!readyToComplete(state) || !state.meta) return;
-    // Memory says every image is final: confirm against the table before deciding.
-    const images = await store.listImages(state.requestId);
+    // Memory says every image is final: confirm against the table before deciding. Rows
+    // outside the request (results that raced ahead with a bad position) never count.
+    const products = state.meta.products;
+    const images = (await store.listImages(state.requestId)).filter(
+      (i) => i.productIndex < products,
+    );
     const finals = marksOf(images);
     if (finals.size < state.meta.total) {
       logger.warn(
@@ -510,6 +514,15 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
       createdAt: event.occurredAt,
     };
     if (state.finals.size > 0) {
+      for (const key of [...state.finals.keys()]) {
+        if (Number(key.split(':')[0]) >= event.products) {
+          logger.error(
+            { requestId: state.requestId, position: key, products: event.products },
+            'a result that arrived before RequestAccepted is outside the request; ignored',
+          );
+          state.finals.delete(key);
+        }
+      }
       logger.info(
         { requestId: state.requestId, results: state.finals.size },
         'RequestAccepted arrived after some of its results; applying them now',
