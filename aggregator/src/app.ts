@@ -22,7 +22,7 @@ import {
   type Logger,
   type Registry,
 } from '@imgpipe/platform';
-import { Topics, type TopicSpec } from '@imgpipe/schemas';
+import { topicCatalogue, type TopicSpec } from '@imgpipe/schemas';
 import { createCassandraStore } from './adapters/cassandra-store';
 import { createCompletionPublisher } from './adapters/completion-publisher';
 import { aggregatorMetrics } from './adapters/metrics';
@@ -40,11 +40,17 @@ export interface AggregatorTopics {
   deadLetter: TopicSpec;
 }
 
-export const defaultTopics: AggregatorTopics = {
-  requestEvents: Topics.requestEvents,
-  requestsCompleted: Topics.requestsCompleted,
-  deadLetter: Topics.requestEventsDlq,
+/** The catalogue topics, with KAFKA_TOPIC_PREFIX applied. */
+export const catalogueTopics = (prefix = ''): AggregatorTopics => {
+  const t = topicCatalogue(prefix);
+  return {
+    requestEvents: t.requestEvents,
+    requestsCompleted: t.requestsCompleted,
+    deadLetter: t.requestEventsDlq,
+  };
 };
+
+export const defaultTopics: AggregatorTopics = catalogueTopics();
 
 export interface AggregatorDeps {
   logger: Logger;
@@ -93,7 +99,7 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
   const { env } = config;
   const logger = deps.logger;
   const registry = deps.registry ?? createRegistry('aggregator');
-  const topics = deps.topics ?? defaultTopics;
+  const topics = deps.topics ?? catalogueTopics(env.KAFKA_TOPIC_PREFIX);
   const metrics = aggregatorMetrics(registry);
   const urls = {
     publicBaseUrl: env.PUBLIC_BASE_URL,
