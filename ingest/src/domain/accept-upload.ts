@@ -221,7 +221,11 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
     const key = inputCsvKey(requestId);
     const t0 = performance.now();
     try {
-      await deps.inputs.save(key, upload.file);
+      await deps.inputs.save(key, upload.file, {
+        products: upload.products.length,
+        images: upload.images,
+        acceptedAt: now(),
+      });
     } catch (err) {
       log.error({ err }, 'storing the input CSV failed');
       throw unavailable(

@@ -11,6 +11,7 @@ import type {
   IdempotencyRecord,
   IdempotencyStore,
   InputStore,
+  InputSummary,
   UploadedFile,
 } from '../domain/ports';
 
@@ -50,19 +51,26 @@ export class FakePublisher implements EventPublisher {
 
 export class MemoryInputStore implements InputStore {
   readonly objects = new Map<string, Buffer>();
+  readonly summaries = new Map<string, InputSummary>();
   failSave: Error | undefined;
   failRemove: Error | undefined;
 
-  async save(key: string, file: UploadedFile): Promise<void> {
+  async save(key: string, file: UploadedFile, summary: InputSummary): Promise<void> {
     if (this.failSave) throw this.failSave;
     const chunks: Buffer[] = [];
     for await (const chunk of file.open()) chunks.push(chunk as Buffer);
     this.objects.set(key, Buffer.concat(chunks));
+    this.summaries.set(key, summary);
+  }
+
+  describe(key: string): Promise<InputSummary | undefined> {
+    return Promise.resolve(this.summaries.get(key));
   }
 
   remove(key: string): Promise<void> {
     if (this.failRemove) return Promise.reject(this.failRemove);
     this.objects.delete(key);
+    this.summaries.delete(key);
     return Promise.resolve();
   }
 }

@@ -34,7 +34,7 @@ export interface StatusBody {
       format: string | null;
     }[];
   }[];
-  next_cursor?: string | null;
+  images_page?: { limit: number; next_cursor: string | null };
 }
 
 export const csvOf = (rows: { sn: number | string; name: string; urls: string[] }[]): string =>
@@ -79,7 +79,7 @@ export async function allImages(
       if (last && last.position === p.position) last.images.push(...p.images);
       else products.push(p);
     }
-    cursor = page.next_cursor;
+    cursor = page.images_page?.next_cursor;
   } while (cursor);
   return products;
 }
