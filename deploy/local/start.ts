@@ -129,7 +129,7 @@ async function main(): Promise<number> {
   if (!stopping) {
     const base = env.PUBLIC_BASE_URL;
     console.log(
-      `\n  imgpipe is up: ${base}\n  upload:  curl -F file=@examples/products.csv ${base}/upload\n  status:  curl ${base}/status/<request_id>\n  Ctrl-C stops everything.\n`,
+      `\n  imgpipe is up: ${base}\n  try it:  npm run demo   (or: curl -F file=@examples/products.csv ${base}/upload)\n  status:  curl ${base}/status/<request_id>\n  Ctrl-C stops everything.\n`,
     );
   }
   return finished;

@@ -1,4 +1,4 @@
-import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { encodeEvent, type TopicSpec } from '@imgpipe/schemas';
 import { ImgpipeError } from '../errors';
 import type { Logger } from '../logger';
@@ -187,6 +187,9 @@ export class BatchingProducer {
         // Java's limit for idempotence: the broker remembers the last 5 batches per producer.
         maxInFlightRequests: 5,
         allowAutoTopicCreation: false,
+        // Named explicitly (murmur2, what Java clients use, so keys land on the same partitions
+        // from any client); also silences kafkajs' notice about its v2 default change.
+        createPartitioner: Partitioners.DefaultPartitioner,
         // Bounded, so send() fails instead of hanging while Kafka is down (see retire()).
         retry: { retries: 5 },
       });
