@@ -123,7 +123,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     try {
       await waitServiceReady(s, 90_000);
     } catch (err) {
-      throw new Error(`${(err as Error).message}; last lines:\n${s.lastLines.join('\n')}`, { cause: err });
+      throw new Error(`${(err as Error).message}; last lines:\n${s.lastLines.join('\n')}`, {
+        cause: err,
+      });
     }
   };
   try {
