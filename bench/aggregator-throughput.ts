@@ -14,7 +14,7 @@
  *      backlog. Events/s = result events / time from the first to the last one applied (read
  *      from its /metrics). Meanwhile autocannon asks /status at 200 req/s.
  * Prints events/s (goal ≥ 2,000), p50/p99 under load (goal p99 < 25 ms) and the ratio to
- * the idle baseline.
+ * the idle baseline. BENCH_PROFILE=<file>: CPU profile of the measured aggregator process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -40,6 +40,13 @@ import type { AggregatorTopics } from '../aggregator/src';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1500);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 40);
 const RATE = 200;
+/**
+ * autocannon sends each connection's share of a second's requests back to back at the start
+ * of the second (no pacing within it), so N connections means bursts of N concurrent requests
+ * every second. 200 evenly spaced requests/s rarely overlap (5 ms apart, ~2 ms each); 2
+ * connections keeps the bursts close to that. BENCH_CONNECTIONS=10 shows the burstier case.
+ */
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 2);
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
 const repoDir = path.resolve(__dirname, '..');
 const kafka = parseEnv(kafkaEnv, process.env);
@@ -100,7 +107,7 @@ interface Child {
   url: string;
 }
 
-async function startChild(): Promise<Child> {
+async function startChild(profile?: string): Promise<Child> {
   // tsx itself (not through npx, whose SIGTERM would not reach the aggregator): tsx relays
   // the signal to the node process, which stops gracefully.
   const tsx = path.join(repoDir, 'node_modules', '.bin', 'tsx');
@@ -113,6 +120,7 @@ async function startChild(): Promise<Child> {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       AGG_BENCH_TOPICS: JSON.stringify(topics),
       CASSANDRA_KEYSPACE: name,
+      ...(profile ? { AGG_BENCH_PROFILE: profile } : {}),
       MIGRATE_ON_START: 'false',
       AGGREGATOR_GROUP_ID: groupId,
     },
@@ -152,7 +160,7 @@ async function resultsApplied(url: string): Promise<number> {
 async function statusLoad(url: string, ids: readonly string[], seconds: number) {
   return autocannon({
     url,
-    connections: 10,
+    connections: CONNECTIONS,
     duration: seconds,
     overallRate: RATE,
     requests: [
@@ -170,7 +178,9 @@ async function statusLoad(url: string, ids: readonly string[], seconds: number) 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 
 async function main(): Promise<void> {
-  console.log(`aggregator bench: ${REQUESTS} requests × ${IMAGES} images, status at ${RATE} req/s`);
+  console.log(
+    `aggregator bench: ${REQUESTS} requests × ${IMAGES} images; status at ${RATE} req/s over ${CONNECTIONS} connections (autocannon)`,
+  );
   await migrate(cassandra, { dir: cqlMigrationsDir, logger: silentLogger(), owner: 'bench' });
   await ensureTopics(createKafka(kafka, silentLogger()), Object.values(topics));
   const bus = createBus({
@@ -207,7 +217,7 @@ async function main(): Promise<void> {
   );
   await bus.close();
 
-  child = await startChild();
+  child = await startChild(process.env.BENCH_PROFILE);
   let first: number;
   for (;;) {
     if ((await resultsApplied(child.url)) > 0) {
@@ -228,7 +238,7 @@ async function main(): Promise<void> {
       last = Date.now();
       break;
     }
-    await sleep(100);
+    await sleep(250);
   }
   console.log(`all ${expected} result events applied; waiting for the status load to end`);
   const { busy, appliedAtLoadEnd } = await loadDone;
