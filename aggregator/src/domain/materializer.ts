@@ -4,10 +4,12 @@
  *
  * Ownership: requests.events is keyed by request id, so one instance owns a request at a time
  * and applies its events in order. Per request this instance keeps the set of final images in
- * memory (loaded from Cassandra on first touch), so an event costs two idempotent writes and
- * no read. The cache is dropped for a partition whenever its offsets jump (another instance
- * handled messages in between: the partition moved away and back) or go back (redelivery),
- * and for a request after any failure, so it never outlives the truth in Cassandra.
+ * memory (loaded from Cassandra on first touch), so an event costs one idempotent write (its
+ * image row) and no read; the request row's absolute counts are rewritten at most every
+ * `progressFlushMs` per request (coalescing a burst of results into one write). The cache is
+ * dropped for a partition whenever its offsets jump (another instance handled messages in
+ * between: the partition moved away and back) or go back (redelivery), and for a request
+ * after any failure, so it never outlives the truth in Cassandra.
  *
  * Completion (when every image is final): recount from images_by_request (the source of
  * truth), write results/{id}.csv, `INSERT … IF NOT EXISTS` the completion latch with the
