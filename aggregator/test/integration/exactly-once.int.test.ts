@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Bus, CassandraClient } from '@imgpipe/platform';
-import { completionIdFor } from '@imgpipe/schemas';
+import { completionIdFor, fixture, imageIdFor, type Envelope } from '@imgpipe/schemas';
 import type { Aggregator, AggregatorTopics } from '../../src/app';
 import { uniqueName, waitFor } from '../../../test/support/env';
 import {
@@ -14,6 +14,7 @@ import {
   migrateOnce,
   privateTopics,
   publish,
+  readAll,
   startAggregator,
   storedOutcome,
   syntheticRequest,
@@ -161,5 +162,38 @@ describe('exactly-once completion', () => {
         bytesOut: truth.bytesOut,
       });
     }
+  });
+
+  it('dead-letters an event that can never apply, with the reason, and goes on with the partition', async () => {
+    const dlqTopics = await privateTopics(1);
+    const request = syntheticRequest(randomUUID(), 1, 2);
+    const bad: TestEvent = {
+      name: 'ImageFailed',
+      value: fixture('ImageFailed', {
+        requestId: request.truth.requestId,
+        imageId: imageIdFor(request.truth.requestId, 7, 0),
+        productIndex: 7,
+        imageIndex: 0,
+      }),
+    };
+    await publish(bus, dlqTopics.requestEvents, [request.accepted, bad, ...request.results]);
+    running.push(await startAggregator({ topics: dlqTopics, groupId: uniqueName('agg_dlq') }));
+    await waitFor(
+      async () =>
+        (await storedOutcome(cassandra, request.truth.requestId))?.published ? true : undefined,
+      { timeoutMs: 60_000, what: 'the request after the bad event' },
+    );
+    const dead = await readAll(dlqTopics.deadLetter);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.name).toBe('Envelope');
+    const envelope = dead[0]!.value as Envelope;
+    expect(envelope.reason).toBe(
+      `ImageFailed.productIndex 7 is outside request ${request.truth.requestId}, which has 1 products`,
+    );
+    expect(await storedOutcome(cassandra, request.truth.requestId)).toMatchObject({
+      total: 2,
+      compressed: 2,
+      failed: 0,
+    });
   });
 });
