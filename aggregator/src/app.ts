@@ -214,6 +214,10 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
         100,
         Math.min(3_000, Math.floor(env.AGGREGATOR_SESSION_TIMEOUT_MS / 3)),
       ),
+      // A fetch response is decoded in one synchronous go on the event loop the query API
+      // shares: 256 KiB per partition (~800 result events) keeps that chunk short while
+      // still far more than a partition applies between two fetches.
+      maxBytesPerPartition: 256 * 1024,
     });
     consumer = attempt;
     try {
