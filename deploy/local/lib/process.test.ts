@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureWritableDir, portInUse, tail } from './process';
+import { ensureWritableDir, isAlive, portInUse, tail } from './process';
 
 describe('launcher process helpers', () => {
   it('creates nested folders and refuses ones it cannot write, naming the folder and the fix', () => {
@@ -36,3 +37,30 @@ describe('launcher process helpers', () => {
     expect(t).not.toContain('line 59');
   });
 });
+
+describe('process liveness', () => {
+  it('counts a zombie (exited, not reaped) as gone, so stopping it never waits forever', async () => {
+    // The background `true` exits at once; its parent has exec'd into `sleep`, which never
+    // reaps it: a zombie, as an engine is when the process that started it is blocked.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const pid = Number(
+      await new Promise<string>((resolve) =>
+        parent.stdout.once('data', (d: Buffer) => resolve(d.toString())),
+      ),
+    );
+    try {
+      await waitUntil(() => readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'));
+      expect(() => process.kill(pid, 0)).not.toThrow(); // the PID still exists…
+      expect(isAlive(pid)).toBe(false); // …but nothing runs there any more
+      expect(isAlive(parent.pid!)).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+});
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+}

@@ -98,12 +98,23 @@ export function portInUse(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * True while the process runs. A zombie (exited, not yet reaped by its parent) counts as
+ * gone: an engine restarted by a test is a child of that test process, which cannot reap it
+ * while it blocks in a synchronous `engines down` — waiting for the zombie would never end.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ...", comm may contain spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (macOS): the signal check is all there is
   }
 }
 

@@ -60,12 +60,18 @@ export function startService(
   spec: ServiceSpec,
   onLine: (spec: ServiceSpec, line: string) => void,
 ): RunningService {
-  const tsx = path.join(repoDir, 'node_modules', '.bin', 'tsx');
-  const child = spawn(tsx, ['--conditions=development', serviceMain(repoDir, spec.service)], {
-    cwd: repoDir,
-    env: { ...process.env, ...spec.env, HTTP_PORT: String(spec.port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // node itself runs the service (tsx only as a loader): the PID we hold is the service's, so a
+  // signal — SIGKILL included — reaches it. The tsx CLI would be a wrapper process that dies
+  // on SIGKILL and leaves the real service running as an orphan.
+  const child = spawn(
+    process.execPath,
+    ['--conditions=development', '--import', 'tsx', serviceMain(repoDir, spec.service)],
+    {
+      cwd: repoDir,
+      env: { ...process.env, ...spec.env, HTTP_PORT: String(spec.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const running: RunningService = {
     spec,
     child,
