@@ -105,6 +105,8 @@ function requestEvents(requestId: string, images: number): Produced[] {
 interface Child {
   process: ChildProcess;
   url: string;
+  /** Everything the child printed (its CPU time comes last, at exit). */
+  output: () => string;
 }
 
 async function startChild(profile?: string): Promise<Child> {
@@ -125,8 +127,8 @@ async function startChild(profile?: string): Promise<Child> {
       AGGREGATOR_GROUP_ID: groupId,
     },
   });
+  let buffered = '';
   const port = await new Promise<number>((resolve, reject) => {
-    let buffered = '';
     child.stdout.on('data', (chunk: Buffer) => {
       // The aggregator's own logs, when asked for (LOG_LEVEL), go to this process's stderr.
       if (process.env.LOG_LEVEL) process.stderr.write(chunk);
@@ -136,7 +138,7 @@ async function startChild(profile?: string): Promise<Child> {
     });
     child.once('exit', (code) => reject(new Error(`aggregator child exited (${code})`)));
   });
-  return { process: child, url: `http://127.0.0.1:${port}` };
+  return { process: child, url: `http://127.0.0.1:${port}`, output: () => buffered };
 }
 
 async function stopChild(child: Child): Promise<void> {
@@ -155,6 +157,18 @@ async function resultsApplied(url: string): Promise<number> {
     n += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return n;
+}
+
+/** Cassandra requests the child made, by operation (from its query-duration histogram). */
+async function cassandraRequests(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(
+    /^imgpipe_cassandra_query_duration_seconds_count\{[^}]*op="([^"]+)"[^}]*\} (\d+)/gm,
+  )) {
+    out.set(m[1]!, Number(m[2]));
+  }
+  return out;
 }
 
 async function statusLoad(url: string, ids: readonly string[], seconds: number) {
@@ -242,13 +256,27 @@ async function main(): Promise<void> {
   }
   console.log(`all ${expected} result events applied; waiting for the status load to end`);
   const { busy, appliedAtLoadEnd } = await loadDone;
+  const queries = await cassandraRequests(child.url);
   await stopChild(child);
 
   const seconds = (last - first) / 1000;
   const rate = expected / seconds;
+  const cpuMicros = Number(/CPU (\d+)/.exec(child.output())?.[1] ?? NaN);
   console.log('');
   console.log(
     `result events applied:   ${expected} in ${seconds.toFixed(1)} s = ${rate.toFixed(0)} events/s (goal ≥ 2000) → ${rate >= 2000 ? 'met' : 'NOT met'}`,
+  );
+  console.log(
+    `aggregator CPU:          ${(cpuMicros / expected).toFixed(0)} µs per result event (whole process: start-up and status load included)`,
+  );
+  const totalQueries = [...queries.values()].reduce((a, b) => a + b, 0);
+  console.log(
+    `Cassandra requests:      ${(totalQueries / expected).toFixed(2)} per result event (${[
+      ...queries,
+    ]
+      .sort((a, b) => b[1] - a[1])
+      .map(([op, n]) => `${op} ${n}`)
+      .join(', ')})`,
   );
   console.log(
     `status, idle:            p50 ${ms(idle.latency.p50)}  p99 ${ms(idle.latency.p99)}  (${idle.requests.total} requests, ${idle.non2xx} non-2xx)`,

@@ -241,6 +241,9 @@ export function createAggregator(config: AggregatorConfig, deps: AggregatorDeps)
 
   const app = express();
   app.disable('x-powered-by');
+  // Status answers are `no-store` and downloads carry S3's ETag: hashing every JSON body for
+  // a weak ETag would only cost CPU on the loop that also applies events.
+  app.set('etag', false);
   app.use(httpMetrics(registry));
   app.use(opsRouter(registry, { isReady: () => ready }));
   app.use(createQueryRouter({ readModel: store, objects, urls, logger }));

@@ -542,25 +542,20 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
     return 'applied';
   }
 
+  /** The image row for a result (plain literals: this runs once per event). */
   function imageRecordOf(
     requestId: string,
     event: RequestEvent & { name: 'ImageCompressed' | 'ImageFailed' },
   ): ImageRecord {
-    const v = event.value;
-    const base = {
-      requestId,
-      productIndex: v.productIndex,
-      imageIndex: v.imageIndex,
-      serialNumber: v.serialNumber,
-      productName: v.productName,
-      inputUrl: v.inputUrl,
-      attempts: v.attempts,
-      updatedAt: v.occurredAt,
-    };
     if (event.name === 'ImageCompressed') {
       const c = event.value;
       return {
-        ...base,
+        requestId,
+        productIndex: c.productIndex,
+        imageIndex: c.imageIndex,
+        serialNumber: c.serialNumber,
+        productName: c.productName,
+        inputUrl: c.inputUrl,
         status: 'COMPRESSED',
         outputKey: c.outputKey,
         outputUrl: imageUrlFor(urls, requestId, c.productIndex, c.imageIndex, c.outputKey),
@@ -573,11 +568,18 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
         height: c.height,
         format: c.format,
         keptOriginal: c.keptOriginal,
+        attempts: c.attempts,
+        updatedAt: c.occurredAt,
       };
     }
     const f = event.value;
     return {
-      ...base,
+      requestId,
+      productIndex: f.productIndex,
+      imageIndex: f.imageIndex,
+      serialNumber: f.serialNumber,
+      productName: f.productName,
+      inputUrl: f.inputUrl,
       status: 'FAILED',
       outputKey: null,
       outputUrl: null,
@@ -590,6 +592,8 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
       height: null,
       format: null,
       keptOriginal: null,
+      attempts: f.attempts,
+      updatedAt: f.occurredAt,
     };
   }
 
