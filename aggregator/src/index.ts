@@ -1,4 +1,4 @@
-export { createAggregator, defaultTopics } from './app';
+export { catalogueTopics, createAggregator, defaultTopics } from './app';
 export type { Aggregator, AggregatorDeps, AggregatorTopics } from './app';
 export { aggregatorEnv, loadConfig } from './config';
 export type { AggregatorConfig, AggregatorEnv } from './config';
