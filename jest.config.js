@@ -13,6 +13,10 @@ const shared = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Exit once the run and the global teardown are done, even if a test left a timer behind
+  // (some engine client keeps the loop alive after all 57 suites pass; a CI run must never
+  // hang on that). The teardown, which stops the engines, still runs first.
+  forceExit: true,
   projects: [
     {
       ...shared,
