@@ -89,7 +89,9 @@ async function main(): Promise<void> {
     let sharpOut = 0;
     const s0 = performance.now();
     await pool(buffers, os.availableParallelism(), async (b) => {
-      sharpOut += await plainSharp(b);
+      // Not `sharpOut += await …`: that reads sharpOut before the await and loses updates.
+      const out = await plainSharp(b);
+      sharpOut += out;
     });
     const sharpSeconds = (performance.now() - s0) / 1000;
 
