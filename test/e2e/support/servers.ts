@@ -2,44 +2,11 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { deflateSync } from 'node:zlib';
 import { ensureSamples } from '../../../deploy/local/lib/samples';
+import { pngDeclaring } from '../../../processor/test/integration/support/fixtures';
 import { artifactsDir } from './stack';
 
 const samplesDir = path.join(artifactsDir, '..', 'samples');
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-const crc32 = (buf: Buffer) => {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-};
-const chunk = (type: string, data: Buffer) => {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-};
-
-/** A tiny, valid-looking PNG that declares width × height pixels (a decompression bomb header). */
-export function pngDeclaring(width: number, height: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc(width + 1))), // one row; the rest is missing
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 export interface ImageOrigin {
   base: string;
@@ -57,6 +24,7 @@ export interface ImageOrigin {
 
 export async function startImageOrigin(opts: { delayMs?: number } = {}): Promise<ImageOrigin> {
   const names = (await ensureSamples(samplesDir)).sort();
+  const bomb = await pngDeclaring(20_000, 20_000);
   const cache = new Map(names.map((n) => [n, readFileSync(path.join(samplesDir, n))]));
   const types: Record<string, string> = {
     '.jpg': 'image/jpeg',
@@ -77,7 +45,7 @@ export async function startImageOrigin(opts: { delayMs?: number } = {}): Promise
         return;
       }
       if (p === '/bomb.png') {
-        res.writeHead(200, { 'content-type': 'image/png' }).end(pngDeclaring(20_000, 20_000));
+        res.writeHead(200, { 'content-type': 'image/png' }).end(bomb);
         return;
       }
       const name = p.replace(/^\/img\//, '');
