@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { waitFor } from '../../../test/support/env';
 import { ensureWritableDir, isAlive, portInUse, tail } from './process';
 
 describe('launcher process helpers', () => {
@@ -40,9 +41,10 @@ describe('launcher process helpers', () => {
 
 describe('process liveness', () => {
   it('counts a zombie (exited, not reaped) as gone, so stopping it never waits forever', async () => {
-    // The background `true` exits at once; its parent has exec'd into `sleep`, which never
-    // reaps it: a zombie, as an engine is when the process that started it is blocked.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], {
+    // The background child exits after its parent has exec'd into `sleep`, which never reaps
+    // it: a zombie, as an engine is when the process that started it is blocked.
+    // The child sleeps past the exec: exiting earlier, the shell itself might still reap it.
+    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 5'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     const pid = Number(
@@ -51,7 +53,14 @@ describe('process liveness', () => {
       ),
     );
     try {
-      await waitUntil(() => readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'));
+      await waitFor(
+        () => (readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z') ? true : undefined),
+        {
+          timeoutMs: 2_000,
+          intervalMs: 20,
+          what: 'the child to become a zombie',
+        },
+      );
       expect(() => process.kill(pid, 0)).not.toThrow(); // the PID still exists…
       expect(isAlive(pid)).toBe(false); // …but nothing runs there any more
       expect(isAlive(parent.pid!)).toBe(true);
@@ -60,7 +69,3 @@ describe('process liveness', () => {
     }
   });
 });
-
-async function waitUntil(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
-}
