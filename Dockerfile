@@ -23,6 +23,7 @@ COPY ingest/package.json ingest/
 COPY processor/package.json processor/
 COPY aggregator/package.json aggregator/
 COPY notifier/package.json notifier/
+COPY cli/package.json cli/
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY schemas schemas
@@ -31,6 +32,7 @@ COPY ingest ingest
 COPY processor processor
 COPY aggregator aggregator
 COPY notifier notifier
+COPY docs/openapi.yaml docs/
 # Fails the build, instead of shipping an image that cannot start, if a service emitted nothing.
 RUN npx tsc -b \
   && for svc in ingest processor aggregator notifier; do test -f "$svc/dist/main.js"; done
@@ -45,6 +47,7 @@ COPY ingest/package.json ingest/
 COPY processor/package.json processor/
 COPY aggregator/package.json aggregator/
 COPY notifier/package.json notifier/
+COPY cli/package.json cli/
 # --omit=dev drops the root devDependencies (TypeScript, Jest, ESLint, tsx) but keeps optional
 # dependencies: sharp's prebuilt binary for this platform (@img/sharp-linux-x64 and
 # @img/sharp-libvips-linux-x64, or the arm64 pair) is an optional dependency in the lockfile.
@@ -76,6 +79,9 @@ COPY --from=build /app/platform/package.json platform/
 COPY --from=build /app/platform/dist platform/dist
 COPY --from=build /app/ingest/package.json ingest/
 COPY --from=build /app/ingest/dist ingest/dist
+# The web page and the OpenAPI document are read relative to ingest/dist/.. (http/public-site.ts).
+COPY --from=build /app/ingest/web ingest/web
+COPY --from=build /app/docs/openapi.yaml docs/openapi.yaml
 COPY --from=build /app/processor/package.json processor/
 COPY --from=build /app/processor/dist processor/dist
 COPY --from=build /app/aggregator/package.json aggregator/

@@ -93,4 +93,15 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The CLI's launcher is plain CommonJS so `npx imgpipe` runs without a build.
+    files: ['cli/bin/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The web page's scripts run in the browser as ES modules, served as they are (no build).
+    files: ['ingest/web/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
+  },
 );

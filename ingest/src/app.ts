@@ -26,6 +26,7 @@ import { catalogueTopics, createUploadAcceptor, type IngestTopics } from './doma
 import type { EventPublisher, IdempotencyStore, InputStore } from './domain/ports';
 import { edgeProxy } from './http/edge-proxy';
 import { pendingStatusFallback } from './http/pending-status';
+import { publicSite } from './http/public-site';
 import { uploadHandler } from './http/upload-route';
 
 /** Status routes: forwarded, with a PENDING answer for accepted requests the aggregator has not seen yet. */
@@ -168,6 +169,7 @@ export function createIngest(config: IngestConfig, deps: IngestDeps): Ingest {
   for (const path of STATUS_ROUTES) app.get(path, statusProxy.handler);
   for (const path of AGGREGATOR_ROUTES) app.get(path, aggregator.handler);
   for (const path of NOTIFIER_ROUTES) app.all(path, notifier.handler);
+  app.use(publicSite());
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
 

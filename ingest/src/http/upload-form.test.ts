@@ -283,7 +283,7 @@ describe('POST /upload: request, form fields and answer', () => {
   });
 
   it('answers unknown routes with 404 in the shared error shape', async () => {
-    for (const path of ['/', '/nope', '/api/nope']) {
+    for (const path of ['/nope', '/api/nope', '/docs/nope']) {
       const res = await fetch(`${svc.url}${path}`);
       expect(res.status).toBe(404);
       expect(await res.json()).toEqual({

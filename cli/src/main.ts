@@ -1,0 +1,2 @@
+// Placeholder replaced by the CLI (issue #9).
+process.stdout.write('imgpipe cli\n');
