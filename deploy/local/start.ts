@@ -129,7 +129,16 @@ async function main(): Promise<number> {
   if (!stopping) {
     const base = env.PUBLIC_BASE_URL;
     console.log(
-      `\n  imgpipe is up: ${base}\n  try it:  npm run demo   (or: curl -F file=@examples/products.csv ${base}/upload)\n  status:  curl ${base}/status/<request_id>\n  Ctrl-C stops everything.\n`,
+      [
+        '',
+        `  imgpipe is up: ${base}`,
+        `  web page:  ${base}/   (upload a CSV, watch it, download the result)`,
+        `  API docs:  ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
+        `  CLI:       npx imgpipe upload examples/products.csv --wait --url ${base}`,
+        `  or:        npm run demo   ·   curl -F file=@examples/products.csv ${base}/upload`,
+        '  Ctrl-C stops everything.',
+        '',
+      ].join('\n'),
     );
   }
   return finished;
