@@ -78,4 +78,4 @@ export function createBus(options: CreateBusOptions): Bus {
     },
   };
 }
-export { DEAD_LETTER_CAUSE_HEADER, type DeadLetterCause } from './consumer';
+export { DEAD_LETTER_CAUSE_HEADER, headerRecord, type DeadLetterCause } from './consumer';
