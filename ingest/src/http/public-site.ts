@@ -31,6 +31,24 @@ export function loadOpenApiDocument(file = OPENAPI_PATH): Record<string, unknown
 }
 
 /**
+ * The upload page renders names and URLs from users' CSVs. It builds its DOM with text nodes
+ * only; this policy is the second line of defence: scripts, styles and API calls from this
+ * server only, nothing inline, no plugins, no framing. Thumbnails of the input images come
+ * from wherever the CSV points, hence any http(s) image source.
+ */
+export const UPLOAD_PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' http: https:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
  * What people see in a browser (issue #9): the upload page at `/` (plain files from
  * `ingest/web`, no build step), the OpenAPI document at `/openapi.json` and interactive API
  * docs at `/docs` (Swagger UI from the swagger-ui-dist package, served locally: nothing is
@@ -48,6 +66,21 @@ export function publicSite(
     res.sendFile(path.join(WEB_DIR, 'docs.html'));
   });
   router.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
-  router.use(express.static(WEB_DIR, { index: 'index.html' }));
+  router.use(
+    express.static(WEB_DIR, {
+      index: 'index.html',
+      setHeaders: (res, file) => {
+        // The files are not fingerprinted: revalidate (ETag) on every load, so a new version of
+        // the page never runs with a cached copy of an old script.
+        res.setHeader('Cache-Control', 'no-cache');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        if (path.basename(file) === 'index.html') {
+          res.setHeader('Content-Security-Policy', UPLOAD_PAGE_CSP);
+          // The address carries the request id; image hosts and other sites need not see it.
+          res.setHeader('Referrer-Policy', 'same-origin');
+        }
+      },
+    }),
+  );
   return router;
 }
