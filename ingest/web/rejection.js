@@ -24,6 +24,9 @@ function adviceFor(err) {
   if (err.status === 0) {
     return 'Check your connection and upload again. If the first attempt did reach imgpipe, uploading the same file with the same options again returns that request instead of creating a second one.';
   }
+  if (err.code === 'ERR_REQUEST_CLOSED' || err.code === 'ERR_REQUEST_STRANDED') {
+    return `The request below was closed as failed. Upload the file again ${retry}.`;
+  }
   if (err.status === 503) return `Nothing was accepted. Upload the file again ${retry}.`;
   if (err.code === 'ERR_IDEMPOTENCY_IN_PROGRESS') return `Upload again ${retry} to see its result.`;
   if (err.status === 413) return 'Split the file into several smaller CSV files and upload each.';

@@ -21,11 +21,18 @@ import {
 const POLL_MS = 1000;
 /** A background tab needs no per-second updates; it catches up when shown again. */
 const HIDDEN_POLL_MS = 5000;
-/** The table is re-read at most this often while processing (and only when counts moved). */
+/**
+ * The table is re-read at most this often while processing, and only when the counts moved; a
+ * table of many pages waits a second more per page (each page is a read of the read model).
+ */
 const TABLE_REFRESH_MS = 2000;
+const TABLE_REFRESH_PER_PAGE_MS = 1000;
 export const DEFAULT_PAGE_SIZE = 500;
-/** Images loaded without asking; a huge request's table grows by "Load more" instead. */
-const AUTO_LOAD_IMAGES = 5000;
+/**
+ * Pages loaded without asking (2000 images at the default page size); a huge request's table
+ * grows by "Load more" instead of putting 100 000 rows in the page at once.
+ */
+const AUTO_LOAD_PAGES = 4;
 const MAX_RETRY_SECONDS = 30;
 
 const BASE_TITLE = document.title;
@@ -85,7 +92,7 @@ export function createRequestView({ pageSize, onLoadProblem }) {
   el['load-more'].addEventListener('click', () => {
     const s = current;
     if (!s || !s.moreCursor) return;
-    s.target += AUTO_LOAD_IMAGES;
+    s.target += AUTO_LOAD_PAGES * pageSize;
     void (async () => {
       // A refresh in flight finishes first; then read on from where it stopped.
       await s.tableLoading?.catch(() => undefined);
@@ -258,9 +265,26 @@ export function createRequestView({ pageSize, onLoadProblem }) {
 
   // ---- the products table ------------------------------------------------------------------
 
+  /**
+   * Puts `node` among its siblings in position order. Positions mostly arrive in order (an
+   * append); a product whose images finish late goes before those that finished first.
+   */
+  function placeInOrder(ordered, position, node) {
+    if (position > ordered.max) {
+      ordered.parent.append(node);
+      ordered.max = position;
+      return;
+    }
+    let next = Infinity;
+    for (const pos of ordered.entries.keys()) if (pos > position && pos < next) next = pos;
+    ordered.parent.insertBefore(node, ordered.entries.get(next).node);
+  }
+
+  const orderedIn = (parent) => ({ parent, entries: new Map(), max: 0 });
+
   /** One row per product, kept in position order; image cells are updated in place. */
   function rowFor(s, product) {
-    let row = s.rows.get(product.position);
+    let row = s.rows.entries.get(product.position);
     if (row) return row;
     const list = h('ul', { className: 'images' });
     const tr = h(
@@ -270,15 +294,11 @@ export function createRequestView({ pageSize, onLoadProblem }) {
       h('td', {}, product.product_name),
       h('td', {}, list),
     );
-    row = { tr, list, images: new Map(), failed: new Set() };
-    // Rows arrive in order within a refresh, but a product whose images finish late is
-    // inserted before the ones that finished first.
-    const after = [...s.rows.keys()]
-      .filter((pos) => pos > product.position)
-      .sort((a, b) => a - b)[0];
-    if (s.rows.size === 0) el['products-body'].replaceChildren();
-    el['products-body'].insertBefore(tr, after === undefined ? null : s.rows.get(after).tr);
-    s.rows.set(product.position, row);
+    row = { node: tr, images: orderedIn(list), failed: new Set() };
+    // The "nothing yet" row goes with the first real one.
+    if (s.rows.entries.size === 0) el['products-body'].replaceChildren();
+    placeInOrder(s.rows, product.position, tr);
+    s.rows.entries.set(product.position, row);
     return row;
   }
 
@@ -350,7 +370,7 @@ export function createRequestView({ pageSize, onLoadProblem }) {
   }
 
   function updateImage(row, product, image) {
-    let entry = row.images.get(image.position);
+    let entry = row.images.entries.get(image.position);
     if (!entry) {
       const out = h('span', { className: 'out' });
       const state = h('div');
@@ -366,23 +386,20 @@ export function createRequestView({ pageSize, onLoadProblem }) {
         ),
         state,
       );
-      const next = [...row.images.keys()]
-        .filter((pos) => pos > image.position)
-        .sort((a, b) => a - b)[0];
-      row.list.insertBefore(li, next === undefined ? null : row.images.get(next).li);
-      entry = { li, out, state, key: '' };
-      row.images.set(image.position, entry);
+      placeInOrder(row.images, image.position, li);
+      entry = { node: li, out, state, key: '' };
+      row.images.entries.set(image.position, entry);
     }
     // Only what changed is rebuilt: an unchanged thumbnail is never reloaded or re-laid out.
     const key = [image.status, image.output_url, image.failure_code, image.bytes_out].join('|');
     if (entry.key === key) return;
     entry.key = key;
-    entry.li.dataset.status = image.status;
+    entry.node.dataset.status = image.status;
     entry.out.replaceChildren(outputNode(product, image));
     entry.state.replaceChildren(...stateNodes(image));
     if (image.status === 'FAILED') row.failed.add(image.position);
     else row.failed.delete(image.position);
-    row.tr.classList.toggle('has-failed', row.failed.size > 0);
+    row.node.classList.toggle('has-failed', row.failed.size > 0);
   }
 
   function mergeProducts(s, products) {
@@ -402,7 +419,9 @@ export function createRequestView({ pageSize, onLoadProblem }) {
     const run = async () => {
       let cursor = from;
       let count = loaded;
+      let pages = 0;
       do {
+        pages += 1;
         const page = await getStatus(s.id, {
           signal: s.controller.signal,
           images: true,
@@ -416,15 +435,16 @@ export function createRequestView({ pageSize, onLoadProblem }) {
       } while (cursor && count < s.target);
       s.loaded = count;
       s.moreCursor = cursor;
+      if (from === undefined) s.tablePages = pages;
       el['more-row'].hidden = !cursor;
       const total = s.last?.progress.total ?? count;
-      el['products-heading'].textContent = `Products (${s.rows.size})`;
+      el['products-heading'].textContent = `Products (${s.rows.entries.size})`;
       el['products-note'].textContent = cursor
         ? `Showing the first ${count} of ${total} images.`
         : s.done || count === total
           ? ''
           : 'Images appear here as they finish.';
-      if (s.rows.size === 0) {
+      if (s.rows.entries.size === 0) {
         el['products-body'].replaceChildren(
           emptyRow(s.done ? 'This request has no images.' : 'No image has finished yet.'),
         );
@@ -476,7 +496,9 @@ export function createRequestView({ pageSize, onLoadProblem }) {
 
       const final = FINAL_STATUSES.has(body.status);
       const counts = `${body.progress.compressed}/${body.progress.failed}`;
-      const due = Date.now() - s.tableAt >= TABLE_REFRESH_MS;
+      const due =
+        Date.now() - s.tableAt >=
+        Math.max(TABLE_REFRESH_MS, s.tablePages * TABLE_REFRESH_PER_PAGE_MS);
       if (final || (counts !== s.tableCounts && due)) {
         s.done = final;
         s.tableCounts = counts;
@@ -525,11 +547,12 @@ export function createRequestView({ pageSize, onLoadProblem }) {
       controller: new AbortController(),
       last: undefined,
       done: false,
-      rows: new Map(),
-      target: AUTO_LOAD_IMAGES,
+      rows: orderedIn(el['products-body']),
+      target: AUTO_LOAD_PAGES * pageSize,
       loaded: 0,
       moreCursor: null,
       tableAt: 0,
+      tablePages: 1,
       tableCounts: '',
       tableLoading: undefined,
       wake: undefined,

@@ -492,6 +492,18 @@ describe('the web page', () => {
     );
     expect(await productTable(page)).toEqual(finalTable);
 
+    // A big request's table stops after a few pages (four) and grows on demand; opened
+    // straight from its address this time.
+    const paged = await openPage(`?request=${id}&page_size=1`);
+    await waitForStatus(paged, 'COMPLETED_WITH_ERRORS', 30_000);
+    await paged.locator('#more-row').waitFor();
+    expect(await text(paged, '#products-note')).toBe('Showing the first 4 of 6 images.');
+    expect((await productTable(paged)).flatMap((p) => p.images)).toHaveLength(4);
+    await paged.click('#load-more');
+    await paged.locator('#more-row').waitFor({ state: 'hidden' });
+    expect(await productTable(paged)).toEqual(finalTable);
+    await closePage(paged);
+
     // A narrow phone screen: no sideways scrolling of the page.
     await page.setViewportSize({ width: 375, height: 800 });
     expect(
