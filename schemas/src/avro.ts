@@ -11,6 +11,30 @@ import { isUuid } from './ids';
 
 /** An Avro schema as avsc accepts it (JSON object or an already parsed type). */
 export type AvroSchema = Parameters<typeof Type.forSchema>[0];
+/**
+ * The JSON shape of a schema as written in the `.avsc` files (what `SchemaVersion.schema`
+ * holds), for code that walks the contracts: the docs generator and the contract tests.
+ */
+export type AvscType = string | AvscType[] | AvscNamedType;
+export interface AvscNamedType {
+  type: string;
+  name?: string;
+  namespace?: string;
+  doc?: string;
+  fields?: AvscField[];
+  symbols?: string[];
+  default?: unknown;
+  logicalType?: string;
+  values?: AvscType;
+  items?: AvscType;
+}
+export interface AvscField {
+  name: string;
+  type: AvscType;
+  doc?: string;
+  default?: unknown;
+}
+
 /** An avsc resolver: reads bytes written with one schema as another. */
 export type AvroResolver = ReturnType<Type['createResolver']>;
 

@@ -3,7 +3,7 @@
  * TS contract (tsc checks them), and here every fixture must validate against its schema with
  * exactly the schema's fields, so a field added, removed or retyped on one side only fails.
  */
-import { loadSchemaRegistry, type AvroSchema } from './avro';
+import { loadSchemaRegistry, type AvroSchema, type AvscField, type AvscType } from './avro';
 import {
   EVENT_NAMES,
   FAILURE_CODES,
@@ -18,33 +18,11 @@ import { validationIssues } from './codec';
 
 const registry = loadSchemaRegistry();
 
-interface JsonField {
-  name: string;
-  type: JsonType;
-  doc?: string;
-  default?: unknown;
-}
-type JsonType =
-  | string
-  | JsonType[]
-  | {
-      type: string;
-      name?: string;
-      namespace?: string;
-      doc?: string;
-      fields?: JsonField[];
-      symbols?: string[];
-      default?: unknown;
-      logicalType?: string;
-      values?: JsonType;
-      items?: JsonType;
-    };
-
 /** Every named type (record, enum) of a schema, by short name; every field with its path. */
 const walk = (schema: AvroSchema) => {
-  const named = new Map<string, Exclude<JsonType, string | JsonType[]>>();
-  const fields: { path: string; field: JsonField }[] = [];
-  const visit = (type: JsonType, path: string): void => {
+  const named = new Map<string, Exclude<AvscType, string | AvscType[]>>();
+  const fields: { path: string; field: AvscField }[] = [];
+  const visit = (type: AvscType, path: string): void => {
     if (typeof type === 'string') return;
     if (Array.isArray(type)) {
       type.forEach((t) => visit(t, path));
@@ -59,15 +37,15 @@ const walk = (schema: AvroSchema) => {
     if (type.values !== undefined) visit(type.values, path);
     if (type.items !== undefined) visit(type.items, path);
   };
-  visit(schema as JsonType, '');
+  visit(schema as AvscType, '');
   return { named, fields };
 };
 
 /** The field names of a record type, resolving named references within the schema. */
 const recordOf = (
-  type: JsonType,
+  type: AvscType,
   named: ReturnType<typeof walk>['named'],
-): JsonField[] | undefined => {
+): AvscField[] | undefined => {
   if (typeof type === 'string') return named.get(type)?.fields;
   if (Array.isArray(type)) return undefined;
   return type.fields;
@@ -75,7 +53,7 @@ const recordOf = (
 
 /** Compares the keys of a value with the fields of its record type, recursively. */
 const shapeMismatches = (
-  type: JsonType,
+  type: AvscType,
   value: unknown,
   named: ReturnType<typeof walk>['named'],
   path = '',
@@ -120,18 +98,18 @@ describe('fixtures and TS types', () => {
 
   it.each(EVENT_NAMES)('%s: the latest .avsc has exactly the fixture’s fields', (name) => {
     const { schema } = registry.latest[name];
-    expect(shapeMismatches(schema as JsonType, fixtures[name], walk(schema).named)).toEqual([]);
+    expect(shapeMismatches(schema as AvscType, fixtures[name], walk(schema).named)).toEqual([]);
   });
 
   it('detects a field present on one side only', () => {
     const { schema } = registry.latest.ImageFailed;
     const { named } = walk(schema);
     const extra = { ...fixtures.ImageFailed, retryAfterMs: 100 };
-    expect(shapeMismatches(schema as JsonType, extra, named)).toEqual([
+    expect(shapeMismatches(schema as AvscType, extra, named)).toEqual([
       'retryAfterMs: only in the fixture',
     ]);
     const { httpStatus: _dropped, ...missing } = fixtures.ImageFailed;
-    expect(shapeMismatches(schema as JsonType, missing, named)).toEqual([
+    expect(shapeMismatches(schema as AvscType, missing, named)).toEqual([
       'httpStatus: only in the .avsc',
     ]);
   });
@@ -228,8 +206,8 @@ describe('schema conventions', () => {
         .filter(({ field }) => Array.isArray(field.type))
         .filter(
           ({ field }) =>
-            (field.type as JsonType[])[0] !== 'null' ||
-            (field.type as JsonType[]).length !== 2 ||
+            (field.type as AvscType[])[0] !== 'null' ||
+            (field.type as AvscType[]).length !== 2 ||
             field.default !== null,
         )
         .map(({ path }) => `${s.file}: ${path}`),

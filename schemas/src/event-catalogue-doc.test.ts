@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEAD_LETTER_CAUSE_HEADER } from '@imgpipe/platform';
 import { committedEventsDoc, eventsDoc } from '../../deploy/docs/events-doc';
-import { avroSchemasDir, loadSchemaRegistry } from './avro';
+import { avroSchemasDir, loadSchemaRegistry, type AvscNamedType } from './avro';
 import { SCHEMA_HEADER } from './codec';
 import {
   catalogueFiles,
@@ -35,20 +35,13 @@ function avscOnDisk(dir: string): string[] {
     .sort();
 }
 
-interface Named {
-  type: string;
-  name?: string;
-  fields?: { name: string; type: unknown; doc?: string }[];
-  symbols?: string[];
-}
-
 /** Every record (event or nested) and enum of a schema. */
-function namedTypes(schema: unknown): Named[] {
-  const out: Named[] = [];
+function namedTypes(schema: unknown): AvscNamedType[] {
+  const out: AvscNamedType[] = [];
   const visit = (t: unknown): void => {
     if (Array.isArray(t)) return t.forEach(visit);
     if (typeof t !== 'object' || t === null) return;
-    const n = t as Named & { values?: unknown; items?: unknown };
+    const n = t as AvscNamedType;
     if (n.name !== undefined) out.push(n);
     for (const f of n.fields ?? []) visit(f.type);
     visit(n.values);
@@ -139,7 +132,7 @@ describe('EVENT_ROUTES (which event is published where)', () => {
     const problems: string[] = [];
     for (const event of EVENT_NAMES) {
       const fields = new Set(
-        ((registry.latest[event].schema as Named).fields ?? []).map((f) => f.name),
+        ((registry.latest[event].schema as AvscNamedType).fields ?? []).map((f) => f.name),
       );
       for (const spec of EVENT_ROUTES[event].topics.flatMap(specs)) {
         const envelope = event === 'Envelope';

@@ -10,7 +10,14 @@
  * schemas always give the same page.
  */
 import path from 'node:path';
-import { avroSchemasDir, loadSchemaRegistry, type SchemaRegistry } from './avro';
+import {
+  avroSchemasDir,
+  loadSchemaRegistry,
+  type AvscField,
+  type AvscNamedType,
+  type AvscType,
+  type SchemaRegistry,
+} from './avro';
 import { SCHEMA_HEADER } from './codec';
 import { EVENT_NAMES, type EventName } from './events';
 import { allTopics, Topics, type TopicCatalogue, type TopicSpec } from './topics';
@@ -93,27 +100,6 @@ const KEY_TEXT: Readonly<Record<TopicSpec['key'], string>> = {
   original: "the original message's key",
 };
 
-/** JSON shape of an Avro schema as written in the `.avsc` files. */
-type JsonType = string | JsonType[] | JsonNamed;
-interface JsonNamed {
-  type: string;
-  name?: string;
-  namespace?: string;
-  doc?: string;
-  fields?: JsonField[];
-  symbols?: string[];
-  default?: unknown;
-  logicalType?: string;
-  values?: JsonType;
-  items?: JsonType;
-}
-interface JsonField {
-  name: string;
-  type: JsonType;
-  doc?: string;
-  default?: unknown;
-}
-
 const PRIMITIVES = new Set([
   'null',
   'boolean',
@@ -128,7 +114,7 @@ const PRIMITIVES = new Set([
 /** A record or enum nested inside an event, with where it was first seen. */
 interface NamedType {
   readonly name: string;
-  readonly json: JsonNamed;
+  readonly json: AvscNamedType;
   /** Events (with version) that define it identically. */
   readonly usedBy: string[];
 }
@@ -157,7 +143,7 @@ const code = (text: string): string => `\`${text}\``;
 const anchor = (name: string): string => `#${name.toLowerCase()}`;
 
 /** How a field type reads in the tables: logical types named, unions as "T or null". */
-function typeText(type: JsonType): string {
+function typeText(type: AvscType): string {
   if (typeof type === 'string') {
     return PRIMITIVES.has(type) ? code(type) : `[${shortName(type)}](${anchor(shortName(type))})`;
   }
@@ -180,9 +166,9 @@ function typeText(type: JsonType): string {
 const shortName = (name: string): string => name.slice(name.lastIndexOf('.') + 1);
 
 /** Collects every record and enum nested in a schema (not the event record itself). */
-function nestedTypes(schema: JsonNamed): JsonNamed[] {
-  const found: JsonNamed[] = [];
-  const visit = (type: JsonType): void => {
+function nestedTypes(schema: AvscNamedType): AvscNamedType[] {
+  const found: AvscNamedType[] = [];
+  const visit = (type: AvscType): void => {
     if (typeof type === 'string') return;
     if (Array.isArray(type)) {
       type.forEach(visit);
@@ -197,7 +183,7 @@ function nestedTypes(schema: JsonNamed): JsonNamed[] {
   return found;
 }
 
-function fieldTable(fields: readonly JsonField[]): string[] {
+function fieldTable(fields: readonly AvscField[]): string[] {
   const rows = fields.map((f) => {
     const def = 'default' in f ? code(JSON.stringify(f.default)) : '';
     return `| ${code(f.name)} | ${typeText(f.type)} | ${def} | ${cell(f.doc ?? '')} |`;
@@ -287,12 +273,12 @@ export function renderEventCatalogue(options: RenderOptions = {}): string {
     const route = EVENT_ROUTES[event];
     const latest = registry.latest[event];
     const versions = [...registry.versions[event]].reverse();
-    push('', `## ${event}`, '', cell((latest.schema as JsonNamed).doc ?? ''), '');
+    push('', `## ${event}`, '', cell((latest.schema as AvscNamedType).doc ?? ''), '');
     push('Published on:', '');
     for (const key of route.topics) push(`- ${entryText(key)}`);
     push('', `Written by ${route.writers}. Read by ${route.readers}.`);
     for (const version of versions) {
-      const schema = version.schema as JsonNamed;
+      const schema = version.schema as AvscNamedType;
       push(
         '',
         `### ${event} v${version.version}${version === latest ? ' (latest)' : ''}`,
