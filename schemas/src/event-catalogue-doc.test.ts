@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEAD_LETTER_CAUSE_HEADER } from '@imgpipe/platform';
 import { committedEventsDoc, eventsDoc } from '../../deploy/docs/events-doc';
+import { REPLAYED_FROM_HEADER } from '../../deploy/ops/lib/dead-letters';
 import { avroSchemasDir, loadSchemaRegistry, type AvscNamedType } from './avro';
 import { SCHEMA_HEADER } from './codec';
 import {
@@ -109,6 +110,7 @@ describe('docs/events.md', () => {
   it('documents the headers a reader meets', () => {
     expect(page).toContain(`\`${SCHEMA_HEADER}\``);
     expect(page).toContain(`\`${DEAD_LETTER_CAUSE_HEADER}\``);
+    expect(page).toContain(`\`${REPLAYED_FROM_HEADER}: `);
   });
 });
 

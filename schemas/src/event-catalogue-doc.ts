@@ -234,6 +234,7 @@ export function renderEventCatalogue(options: RenderOptions = {}): string {
     '- Every message value is Avro binary (no framing, no schema registry), written with the latest version of its event.',
     `- Every message carries the header ${code(SCHEMA_HEADER)}: the writer schema's full record name and the SHA-256 of its Parsing Canonical Form, e.g. ${code(registry.latest.RequestAccepted.id)}. A reader resolves any version it ships with into the latest one; a message whose header it does not know is dead-lettered (replayable once the reader is upgraded), never misread.`,
     '- Dead letters (the `Envelope` on a `.dlq` topic) also carry `imgpipe-dead-letter-cause`: `poison` (the message could not be decoded), `fail` (the handler said it can never succeed) or `exhausted` (no attempts left). See [operations.md](operations.md#replaying-a-dead-letter).',
+    '- A message replayed from a dead-letter topic (`npm run dlq:replay`) carries its original headers plus `imgpipe-replayed-from: <dlq topic>/<partition>/<offset>`.',
     '- Timestamps are epoch milliseconds (`timestamp-millis`); ids are UUID strings; sizes are bytes. Optional fields are unions with `null` and default to `null`.',
     '- Topic names below are the defaults; `KAFKA_TOPIC_PREFIX` is prepended to every one of them.',
     '',
