@@ -49,7 +49,7 @@ describe('the upload page at /', () => {
     const html = await res.text();
     expect(html).toBe(indexHtml);
     expect(html).toMatch(
-      /<form id="upload-form" action="upload" method="post" enctype="multipart\/form-data"/,
+      /<form\s+id="upload-form"\s+action="upload"\s+method="post"\s+enctype="multipart\/form-data"/,
     );
     expect(html).toMatch(/<form id="lookup-form"[^>]*method="get"/);
     expect(html).toContain('<progress id="progress"');
