@@ -149,7 +149,7 @@ export function createHttpApi(options: HttpApiOptions): ImgpipeApi {
         ...(init.signal ? { signal: init.signal } : {}),
       });
       req.setTimeout(idleTimeoutMs, () =>
-        req.destroy(new IdleTimeout(`no answer within ${Math.round(idleTimeoutMs / 1000)} s`)),
+        req.destroy(new IdleTimeout(`no answer within ${idleTimeoutMs / 1000} s`)),
       );
       req.once('response', resolve);
       // `on`, not `once`: a second error (EPIPE after an early answer) must not go unhandled.
