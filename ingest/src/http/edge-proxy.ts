@@ -146,7 +146,9 @@ export function edgeProxy(options: EdgeProxyOptions): EdgeProxy {
         Promise.all([options.onNotFound(req), upstreamDone]).then(
           ([body]) => {
             if (body !== undefined) {
-              res.status(200).json(body);
+              // A stand-in for a resource that changes every second: never cached, like the
+              // aggregator's own status answers.
+              res.status(200).setHeader('Cache-Control', 'no-store').json(body);
               return;
             }
             res.status(404);

@@ -49,6 +49,8 @@ it('answers PENDING with the accepted counts while the aggregator has not seen t
   for (const path of [`/status/${id}`, `/api/status/${id}`]) {
     const res = await fetch(`${ingest.url}${path}`);
     expect(res.status).toBe(200);
+    // A snapshot of a changing request: a cache must not keep showing PENDING.
+    expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.json()).toMatchObject({
       request_id: id,
       status: 'PENDING',
