@@ -11,8 +11,19 @@ const root = path.join(__dirname, '..');
 const dist = path.join(root, 'dist', 'main.js');
 const src = path.join(root, 'src');
 
-// Every source file under src/ (tests aside) has its compiled .js under dist/, at least as new.
-// File by file, not against dist/main.js alone: tsc -b re-emits only what changed.
+// Every source file under src/ (tests aside) is older than its compiled .js under dist/, or
+// than tsc -b's last build of the project (tsconfig.tsbuildinfo): tsc -b re-emits only files
+// whose content changed, so a touched but unchanged file keeps its older .js.
+const builtAt = mtimeMs(path.join(root, 'tsconfig.tsbuildinfo'));
+
+function mtimeMs(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 function distIsCurrent(dir = src) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
@@ -20,8 +31,8 @@ function distIsCurrent(dir = src) {
       if (!distIsCurrent(full)) return false;
     } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
       const built = path.join(root, 'dist', path.relative(src, full)).replace(/\.ts$/, '.js');
-      if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(full).mtimeMs)
-        return false;
+      if (!fs.existsSync(built)) return false;
+      if (fs.statSync(full).mtimeMs > Math.max(builtAt, mtimeMs(built))) return false;
     }
   }
   return true;

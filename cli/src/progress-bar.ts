@@ -18,13 +18,14 @@ export function createBarView(options: {
   const bars = new MultiBar(
     {
       stream: options.stream,
+      // Fits 80 columns (cli-progress cuts a longer line at the terminal's width).
       format:
-        ' {bar} {percentage}% | {value}/{total} images | {failed} failed | {rate} | ETA {etaText} | {state}',
+        ' {bar} {percentage}% {value}/{total} images, {failed} failed | {rate} | ETA {etaText}{state}',
       hideCursor: true,
       // main.ts owns SIGINT (the request keeps running; it prints how to resume) and stops
       // the bar itself; cli-progress's own handler would race it.
       gracefulExit: false,
-      barsize: 30,
+      barsize: 20,
       fps: 5,
     },
     Presets.shades_classic,
@@ -37,7 +38,8 @@ export function createBarView(options: {
       failed: s.progress.failed,
       rate: formatRate(estimate.ratePerSecond),
       etaText: formatEta(estimate.etaSeconds),
-      state: s.status,
+      // The status only while PENDING (nothing moves yet, say why); the summary names the end.
+      state: s.status === 'PENDING' ? ' | PENDING' : '',
     };
   };
   return {

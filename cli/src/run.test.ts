@@ -249,6 +249,16 @@ describe('upload', () => {
     expect(h.sleeps).toEqual([1000, 1000]);
   });
 
+  it('--wait --out -: stdout is the output CSV alone, the id goes to stderr', async () => {
+    const h = harness();
+    h.api.statusAnswers = [{ ok: true, value: statusOf('COMPLETED', 3, 0) }];
+    const r = await h.run('upload', 'p.csv', '--wait', '-o', '-');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`request: ${ID}\n`);
+    expect([...h.saved]).toEqual([['-', 'S. No.,Product Name\r\n1,A\r\n']]);
+  });
+
   it('COMPLETED_WITH_ERRORS: exit 0 with a warning and the failed images, across pages', async () => {
     const h = harness();
     h.api.statusAnswers = [{ ok: true, value: statusOf('COMPLETED_WITH_ERRORS', 1, 2) }];

@@ -51,7 +51,10 @@ export async function uploadCommand(inv: UploadInvocation, deps: CliDeps): Promi
   const accepted = uploaded.value.body;
   const id = accepted.request_id;
   // stdout: the id alone, so `id=$(imgpipe upload x.csv)` works; the rest is for people.
-  deps.stdout.write(`${id}\n`);
+  // With `--wait --out -` stdout is the output CSV, so `… > result.csv` is a clean file, and
+  // the id goes with the rest to stderr.
+  if (inv.out === '-') say(`request: ${id}`);
+  else deps.stdout.write(`${id}\n`);
   say(
     `accepted: ${accepted.products} products, ${accepted.images} images${uploaded.value.replayed ? ' (replayed: this idempotency key was used before; same request as then)' : ''}`,
     `status: ${accepted.status_url}`,
