@@ -34,3 +34,27 @@ export function createCassandraClient(
     socketOptions: { connectTimeout: 5_000, readTimeout: options.readTimeoutMs ?? 12_000 },
   });
 }
+
+const TRANSIENT_RESPONSE_CODES = new Set([
+  types.responseErrorCodes.unavailableException,
+  types.responseErrorCodes.overloaded,
+  types.responseErrorCodes.isBootstrapping,
+  types.responseErrorCodes.writeTimeout,
+  types.responseErrorCodes.readTimeout,
+]);
+
+/** True for a Cassandra error that says "not now" (no host, timeout, overload), not "never". */
+export function isCassandraUnavailable(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (
+    e.name === 'NoHostAvailableError' ||
+    e.name === 'OperationTimedOutError' ||
+    e.name === 'BusyConnectionError'
+  ) {
+    return true;
+  }
+  return (
+    e.name === 'ResponseError' && typeof e.code === 'number' && TRANSIENT_RESPONSE_CODES.has(e.code)
+  );
+}

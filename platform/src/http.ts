@@ -81,7 +81,20 @@ export const notFoundHandler = (req: Request, res: Response): void => {
  * Last error handler: errors with an `httpStatus` render their code/message/details; anything
  * else is a 500 that never leaks internals (it is logged with the request's context instead).
  */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export interface ErrorHandlerOptions {
+  /**
+   * Recognises faults of a dependency that will pass (e.g. `isCassandraUnavailable`): they
+   * answer 503 ERR_UNAVAILABLE with Retry-After, so clients back off and retry instead of
+   * treating a blip as a bug (a 500).
+   */
+  unavailable?: (err: unknown) => boolean;
+  retryAfterSeconds?: number;
+}
+
+export function errorHandler(
+  logger: Logger,
+  options: ErrorHandlerOptions = {},
+): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const e = err as {
       httpStatus?: number;
@@ -104,6 +117,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     logger.error({ err, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) {
       res.destroy();
+      return;
+    }
+    if (options.unavailable?.(err)) {
+      res
+        .status(503)
+        .setHeader('Retry-After', String(options.retryAfterSeconds ?? 5))
+        .json(errorBody('ERR_UNAVAILABLE', 'A storage dependency is unavailable; retry shortly'));
       return;
     }
     const code = status === 503 ? (errorCode(err) ?? 'ERR_UNAVAILABLE') : 'ERR_INTERNAL';

@@ -31,30 +31,6 @@ import { imageKey } from '../domain/request-state';
 
 type Row = cassandraTypes.Row;
 
-const TRANSIENT_RESPONSE_CODES = new Set([
-  cassandraTypes.responseErrorCodes.unavailableException,
-  cassandraTypes.responseErrorCodes.overloaded,
-  cassandraTypes.responseErrorCodes.isBootstrapping,
-  cassandraTypes.responseErrorCodes.writeTimeout,
-  cassandraTypes.responseErrorCodes.readTimeout,
-]);
-
-/** True for a Cassandra error that says "not now" (no host, timeout, overload), not "never". */
-export function isCassandraUnavailable(err: unknown): boolean {
-  const e = err as { name?: unknown; code?: unknown } | null;
-  if (!e || typeof e !== 'object') return false;
-  if (
-    e.name === 'NoHostAvailableError' ||
-    e.name === 'OperationTimedOutError' ||
-    e.name === 'BusyConnectionError'
-  ) {
-    return true;
-  }
-  return (
-    e.name === 'ResponseError' && typeof e.code === 'number' && TRANSIENT_RESPONSE_CODES.has(e.code)
-  );
-}
-
 /** Buckets of aggregator_open_requests. Fixed forever: rows are found by recomputing it. */
 export const OPEN_BUCKETS = 32;
 

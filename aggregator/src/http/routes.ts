@@ -9,11 +9,10 @@ import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import express from 'express';
 import { isUuid, type ImageFormat } from '@imgpipe/schemas';
-import type { Logger } from '@imgpipe/platform';
+import { isCassandraUnavailable, type Logger } from '@imgpipe/platform';
 import type { ImageRecord } from '../domain/model';
 import type { ImagePosition, ReadModel, RequestView, WebhookAttempt } from '../domain/ports';
 import { outputCsvUrlFor, type PublicUrls } from '../domain/urls';
-import { isCassandraUnavailable } from '../adapters/cassandra-store';
 import { isS3Unavailable, type ObjectRead, type ObjectReader } from '../adapters/s3-objects';
 import {
   imageNotFound,

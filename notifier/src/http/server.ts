@@ -2,6 +2,7 @@ import express, { type Express, type Request, type Response } from 'express';
 import {
   errorHandler,
   httpMetrics,
+  isCassandraUnavailable,
   notFoundHandler,
   opsRouter,
   type Logger,
@@ -63,6 +64,7 @@ export function createHttpApp(deps: HttpDeps): Express {
 
   app.use(router);
   app.use(notFoundHandler);
-  app.use(errorHandler(deps.logger));
+  // Endpoints live in Cassandra: an outage is a 503 to retry, as on the aggregator's routes.
+  app.use(errorHandler(deps.logger, { unavailable: isCassandraUnavailable }));
   return app;
 }
