@@ -341,13 +341,17 @@ describe('upload', () => {
     const h = harness();
     h.api.uploadAnswers = [
       httpFailure(503, 'ERR_QUEUE_UNAVAILABLE', { retryAfterSeconds: 7 }),
-      httpFailure(503, 'ERR_STORAGE_UNAVAILABLE', { retryAfterSeconds: 3600 }),
+      httpFailure(503, 'ERR_REQUEST_CLOSED', {
+        retryAfterSeconds: 3600,
+        details: { request_id: 'closed-1' },
+      }),
       accepted(),
     ];
     const r = await h.run('upload', 'p.csv');
     expect(r.code).toBe(0);
     expect(h.sleeps).toEqual([7000, 60_000]);
     expect(r.stderr).toContain('retrying in 7 s (retry 1 of 2)');
+    expect(r.stderr).toContain('  request_id: closed-1\nretrying in 60 s (retry 2 of 2)');
     expect(r.stdout).toBe(`${ID}\n`);
 
     const none = harness();

@@ -5,7 +5,7 @@ import type { CliDeps } from '../deps';
 import { ExitCode, exitCodeForFailure, exitCodeForFinalStatus } from '../exit-codes';
 import { failedImageLine, finalSummaryLines, formatBytes } from '../format';
 import { usageHint } from '../help';
-import { reportLines } from '../render-error';
+import { detailLines, reportLines } from '../render-error';
 import { commandFor, imagePages, printLines } from './common';
 import { waitUntilDone } from './wait';
 
@@ -125,6 +125,8 @@ async function uploadWithRetries(
       );
       say(
         `imgpipe: upload not accepted yet: ${failure.code} (HTTP ${failure.status}): ${failure.message}`,
+        // ERR_REQUEST_CLOSED names the request it had to close as failed: worth knowing.
+        ...detailLines(failure.details),
         `retrying in ${seconds} s (retry ${attempt + 1} of ${inv.retries})`,
       );
       await deps.sleep(seconds * 1000, deps.signal);
