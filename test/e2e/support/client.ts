@@ -1,41 +1,10 @@
 /** What a user's script does against the public edge: upload, poll status, download. */
 import { parse } from 'csv-parse/sync';
 import { setTimeout as sleep } from 'node:timers/promises';
+// The public API's shapes, typed once: the CLI's port mirrors them for its own users.
+import type { Accepted, StatusBody } from '@imgpipe/cli';
 
-export interface Accepted {
-  request_id: string;
-  status: string;
-  status_url: string;
-  products: number;
-  images: number;
-  webhook_secret?: string;
-}
-
-export interface StatusBody {
-  request_id: string;
-  status: string;
-  progress: { total: number; compressed: number; failed: number; pending: number; percent: number };
-  output_csv_url?: string | null;
-  webhook?: { state: string; attempts: number; last_status_code: number | null };
-  bytes_in: number;
-  bytes_out: number;
-  products?: {
-    position: number;
-    serial_number: string;
-    product_name: string;
-    images: {
-      position: number;
-      input_url: string;
-      output_url: string | null;
-      status: string;
-      failure_code: string | null;
-      bytes_in: number | null;
-      bytes_out: number | null;
-      format: string | null;
-    }[];
-  }[];
-  images_page?: { limit: number; next_cursor: string | null };
-}
+export type { Accepted, StatusBody };
 
 export const csvOf = (rows: { sn: number | string; name: string; urls: string[] }[]): string =>
   [
