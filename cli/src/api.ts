@@ -55,6 +55,8 @@ export interface StatusBody {
   created_at: string | null;
   updated_at: string | null;
   completed_at: string | null;
+  /** The upload's compression options (absent for a moment right after the upload). */
+  options?: { quality: number; format: string; max_dimension: number | null };
   output_csv_url?: string;
   failure_reason?: string;
   webhook?: { state: string; attempts: number; last_status_code: number | null };

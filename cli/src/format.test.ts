@@ -85,6 +85,7 @@ it('lines up the status summary and leaves out what the body does not have', () 
       body({
         webhook: { state: 'SUCCEEDED', attempts: 1, last_status_code: 204 },
         output_csv_url: 'http://x/requests/1/output.csv',
+        options: { quality: 60, format: 'webp', max_dimension: null },
       }),
     ),
   ).toEqual([
@@ -92,6 +93,7 @@ it('lines up the status summary and leaves out what the body does not have', () 
     'status      COMPLETED_WITH_ERRORS',
     'progress    100 % (8 compressed, 1 failed, 0 pending of 9 images)',
     'bytes       4.00 MiB in → 1.00 MiB out (saved 75.0 %)',
+    'options     quality 60, format webp, max dimension none (keep size)',
     'created     2025-01-01T10:00:00.000Z',
     'completed   2025-01-01T10:01:05.000Z (took 1m05s)',
     'webhook     SUCCEEDED (1 attempt, last answer 204)',

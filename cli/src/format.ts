@@ -87,6 +87,13 @@ export function statusSummaryLines(s: StatusBody): string[] {
     ['progress', `${s.progress.percent} % (${formatCounts(s.progress)})`],
     ['bytes', formatBytesLine(s.bytes_in, s.bytes_out)],
   ];
+  if (s.options) {
+    const o = s.options;
+    rows.push([
+      'options',
+      `quality ${o.quality}, format ${o.format}, max dimension ${o.max_dimension ?? 'none (keep size)'}`,
+    ]);
+  }
   if (s.failure_reason) rows.push(['reason', s.failure_reason]);
   if (s.created_at) rows.push(['created', s.created_at]);
   if (s.completed_at) {

@@ -218,6 +218,7 @@ export function createRequestView({ pageSize, onLoadProblem }) {
       }
     }
     if (body.webhook) meta.push(webhookText(body.webhook));
+    if (body.options) meta.push(optionsText(body.options));
     el['request-meta'].replaceChildren(
       ...meta.flatMap((m, i) => (i === 0 ? [m] : [' · ', m])).flat(),
     );
@@ -233,6 +234,11 @@ export function createRequestView({ pageSize, onLoadProblem }) {
   }
 
   const time = (iso) => h('time', { datetime: iso }, formatTime(iso));
+
+  /** What the upload asked for, so a looked-up request says how it was compressed. */
+  const optionsText = (o) =>
+    `quality ${o.quality}, format ${o.format}` +
+    (o.max_dimension === null ? '' : `, max ${o.max_dimension} px`);
 
   function webhookText(w) {
     const attempts = plural(w.attempts, 'attempt');

@@ -135,5 +135,7 @@ it('compresses every image, keeps rows and positions, and calls the webhook once
     { what: 'the webhook state in the status API' },
   );
   expect(after.webhook).toMatchObject({ state: 'SUCCEEDED', attempts: 1, last_status_code: 204 });
+  // No options in the form: the status says which defaults were applied.
+  expect(after.options).toEqual({ quality: 50, format: 'keep', max_dimension: null });
   expect(receiver.deliveries).toHaveLength(1);
 });

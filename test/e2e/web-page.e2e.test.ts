@@ -327,6 +327,9 @@ describe('the web page', () => {
       pending: 0,
       percent: 100,
     });
+    // The options chosen in the form come back with the request, in the API and on the page.
+    expect(final.options).toEqual({ quality: 70, format: 'webp', max_dimension: null });
+    expect(await text(page, '#request-meta')).toContain('quality 70, format webp');
     expect(await text(page, '#count-compressed')).toBe('4');
     expect(await text(page, '#count-failed')).toBe('2');
     expect(await text(page, '#count-pending')).toBe('0');

@@ -521,6 +521,7 @@ export function createCassandraStore(
         bytesIn: completion?.bytesIn ?? num(r('bytes_in')) ?? 0,
         bytesOut: completion?.bytesOut ?? num(r('bytes_out')) ?? 0,
         hasWebhook: str(r('webhook_url')) !== null,
+        options: meta?.options ?? null,
         failureReason: completion?.failureReason ?? str(r('failure_reason')),
         createdAt: ms(r('created_at')) ?? completion?.createdAt ?? null,
         updatedAt: ms(r('updated_at')) ?? completion?.completedAt ?? null,

@@ -3,7 +3,7 @@
  * (adapters/cassandra-store.ts), S3 (adapters/s3-objects.ts), the Kafka bus
  * (adapters/completion-publisher.ts). Unit tests use the in-memory fakes in ../testing.
  */
-import type { RequestCompleted } from '@imgpipe/schemas';
+import type { CompressionOptions, RequestCompleted } from '@imgpipe/schemas';
 import type {
   CompletionRecord,
   FinalMark,
@@ -109,6 +109,8 @@ export interface RequestView {
   bytesIn: number;
   bytesOut: number;
   hasWebhook: boolean;
+  /** What the upload asked for; null only for a request closed without its RequestAccepted. */
+  options: CompressionOptions | null;
   failureReason: string | null;
   createdAt: number | null;
   updatedAt: number | null;

@@ -225,6 +225,15 @@ export function createQueryRouter(deps: QueryRouterDeps): express.Router {
       updated_at: iso(view.updatedAt),
       completed_at: iso(view.completedAt),
     };
+    // The options echo the upload form's field names, so a looked-up request shows what it
+    // was asked to do (the web page and `imgpipe status` print them).
+    if (view.options) {
+      body.options = {
+        quality: view.options.quality,
+        format: view.options.format,
+        max_dimension: view.options.maxDimension,
+      };
+    }
     if (view.done) body.output_csv_url = outputCsvUrlFor(urls, requestId);
     if (view.failureReason) body.failure_reason = view.failureReason;
     if (view.hasWebhook) body.webhook = webhookOf(attempts);

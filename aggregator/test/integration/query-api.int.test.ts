@@ -140,6 +140,8 @@ describe('query API', () => {
       created_at: new Date(fixture('RequestAccepted').occurredAt).toISOString(),
       updated_at: expect.any(String) as unknown,
       completed_at: null,
+      // RequestAccepted's options, under the upload form's names.
+      options: { quality: 50, format: 'keep', max_dimension: null },
       webhook: { state: 'PENDING', attempts: 0, last_status_code: null },
       bytes_in: 0,
       bytes_out: 0,
