@@ -63,11 +63,27 @@ afterAll(async () => {
  */
 const scriptErrors = new WeakMap<Page, string[]>();
 
+interface OpenOptions {
+  /** Lets the test inject axe-core; the page's own CSP allows no foreign script. */
+  bypassCSP?: boolean;
+  /** Runs in the page before any of its own scripts (e.g. to observe layout shifts). */
+  initScript?: string;
+}
+
 /** A fresh browser profile (no shared history or cache) on the page. */
-async function openPage(query = '', viewport = { width: 1280, height: 900 }): Promise<Page> {
-  const context = await browser.newContext({ viewport, acceptDownloads: true });
+async function openPage(
+  query = '',
+  viewport = { width: 1280, height: 900 },
+  options: OpenOptions = {},
+): Promise<Page> {
+  const context = await browser.newContext({
+    viewport,
+    acceptDownloads: true,
+    bypassCSP: options.bypassCSP ?? false,
+  });
   contexts.push(context);
   const page = await context.newPage();
+  if (options.initScript) await page.addInitScript({ content: options.initScript });
   const errors: string[] = [];
   scriptErrors.set(page, errors);
   page.on('pageerror', (err) => errors.push(err.message));
@@ -84,6 +100,14 @@ async function openPage(query = '', viewport = { width: 1280, height: 900 }): Pr
 async function closePage(page: Page): Promise<void> {
   expect(scriptErrors.get(page)).toEqual([]);
   await page.context().close();
+}
+
+/** The slice of axe-core's page API the audit uses (axe.min.js is injected into the page). */
+interface AxeGlobal {
+  run(
+    context: unknown,
+    options: { runOnly: { type: 'tag'; values: string[] } },
+  ): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>;
 }
 
 const text = async (page: Page, selector: string) =>
@@ -516,6 +540,57 @@ describe('the web page', () => {
       }),
     ).toBe(true);
     await page.screenshot({ path: path.join(artifactsDir, 'web-page-narrow.png'), fullPage: true });
+    await closePage(page);
+  });
+
+  it("passes axe-core's WCAG 2.1 A and AA checks and does not shift its layout as it fills in", async () => {
+    expect(requestId).toBeDefined();
+    // Cumulative layout shift as Chromium measures it (the Web Vitals CLS), from the first
+    // paint: shifts right after a user's input are excluded, as in CLS.
+    const recordShifts = `
+      globalThis.layoutShift = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (!e.hadRecentInput) globalThis.layoutShift += e.value;
+      }).observe({ type: 'layout-shift', buffered: true });`;
+    const page = await openPage(`?request=${requestId}`, undefined, {
+      bypassCSP: true,
+      initScript: recordShifts,
+    });
+    await waitForStatus(page, 'COMPLETED_WITH_ERRORS', 30_000);
+    // Every thumbnail settled (loaded or failed): the moment a shift would have happened.
+    await page.waitForFunction(() => {
+      const g = globalThis as unknown as PageGlobals;
+      const images = Array.from(g.document.querySelectorAll('#products-body img'));
+      return images.length > 0 && images.every((img) => img.complete === true);
+    });
+    const shift = await page.evaluate(
+      () => (globalThis as unknown as { layoutShift: number }).layoutShift,
+    );
+    // 0.1 is the Web Vitals limit for a "good" page; thumbnails have fixed boxes, so the
+    // table must not push anything around while they load.
+    expect(shift).toBeLessThan(0.1);
+
+    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+    const audit = async () =>
+      page.evaluate(async () => {
+        const g = globalThis as unknown as { axe: AxeGlobal; document: unknown };
+        const result = await g.axe.run(g.document, {
+          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+        });
+        return result.violations.map(
+          (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+        );
+      });
+    // The request view with its table, failures and download button.
+    expect(await audit()).toEqual([]);
+
+    // The form with a rejection listed, as a user sees it after a bad upload.
+    await page.goto(`${stack.baseUrl}/`);
+    await pickCsv(page, 'broken.csv', csvFrom([{ sn: 'x', name: '', urls: ['ftp://a/b.jpg'] }]));
+    await page.click('#upload-submit');
+    await page.locator('#rejection').waitFor();
+    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+    expect(await audit()).toEqual([]);
     await closePage(page);
   });
 
