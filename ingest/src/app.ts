@@ -25,12 +25,8 @@ import type { IngestConfig } from './config';
 import { catalogueTopics, createUploadAcceptor, type IngestTopics } from './domain/accept-upload';
 import type { EventPublisher, IdempotencyStore, InputStore } from './domain/ports';
 import { edgeProxy } from './http/edge-proxy';
-import { pendingStatusFallback } from './http/pending-status';
 import { publicSite } from './http/public-site';
 import { uploadHandler } from './http/upload-route';
-
-/** Status routes: forwarded, with a PENDING answer for accepted requests the aggregator has not seen yet. */
-const STATUS_ROUTES = ['/status/:requestId', '/api/status/:requestId'];
 
 /** Routes the aggregator owns; ingest forwards them so users need one base URL. */
 export const AGGREGATOR_ROUTES = [
@@ -132,14 +128,6 @@ export function createIngest(config: IngestConfig, deps: IngestDeps): Ingest {
     name: 'aggregator',
   });
   const notifier = edgeProxy({ ...proxyOptions, upstream: env.NOTIFIER_URL, name: 'notifier' });
-  // Status straight after a 202 may reach the aggregator before it read RequestAccepted.
-  const statusProxy = edgeProxy({
-    ...proxyOptions,
-    upstream: env.AGGREGATOR_URL,
-    name: 'aggregator',
-    onNotFound: pendingStatusFallback(inputs),
-  });
-
   const app = express();
   app.disable('x-powered-by');
   app.use(httpMetrics(registry));
@@ -166,7 +154,6 @@ export function createIngest(config: IngestConfig, deps: IngestDeps): Ingest {
         );
     });
   }
-  for (const path of STATUS_ROUTES) app.get(path, statusProxy.handler);
   for (const path of AGGREGATOR_ROUTES) app.get(path, aggregator.handler);
   for (const path of NOTIFIER_ROUTES) app.all(path, notifier.handler);
   app.use(publicSite());
@@ -216,7 +203,6 @@ export function createIngest(config: IngestConfig, deps: IngestDeps): Ingest {
           clearTimeout(force);
         }
         aggregator.close();
-        statusProxy.close();
         notifier.close();
         const results = await Promise.allSettled([
           bus?.close(),

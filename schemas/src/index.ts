@@ -7,3 +7,4 @@ export * from './avro';
 export * from './codec';
 export * from './compatibility';
 export * from './fixtures';
+export * from './objects';

@@ -3,7 +3,13 @@
  * deterministic (results/{id}.csv, outputs/{id}/{p}-{i}.{ext}), so a rewrite is idempotent.
  */
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { inputCsvKey, inputSummaryFromMetadata, type InputSummary } from '@imgpipe/schemas';
 import type { OutputStore } from '../domain/ports';
 
 export type ObjectRead =
@@ -18,10 +24,15 @@ export type ObjectRead =
   | { kind: 'not-modified'; etag: string | null }
   | { kind: 'missing' };
 
-/** What the download routes need from the object store. */
+/** What the query routes need from the object store. */
 export interface ObjectReader {
   /** Streams an object; `ifNoneMatch` turns a matching ETag into `not-modified`. */
   read(key: string, ifNoneMatch?: string): Promise<ObjectRead>;
+  /**
+   * What ingest stored with an accepted request's input CSV, or undefined when there is no
+   * such object: the status of a request this service has not read RequestAccepted for yet.
+   */
+  describeInput(requestId: string): Promise<InputSummary | undefined>;
 }
 
 const statusOf = (err: unknown): number | undefined =>
@@ -53,6 +64,20 @@ export function createS3Objects(s3: S3Client, bucket: string): OutputStore & Obj
           ContentLength: body.length,
         }),
       );
+    },
+
+    async describeInput(requestId) {
+      try {
+        const head = await s3.send(
+          new HeadObjectCommand({ Bucket: bucket, Key: inputCsvKey(requestId) }),
+        );
+        return inputSummaryFromMetadata(head.Metadata ?? {});
+      } catch (err) {
+        if (statusOf(err) === 404 || (err as { name?: string }).name === 'NotFound') {
+          return undefined;
+        }
+        throw err;
+      }
     },
 
     async read(key, ifNoneMatch) {

@@ -8,7 +8,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import express from 'express';
-import { isUuid, type ImageFormat } from '@imgpipe/schemas';
+import { isUuid, type ImageFormat, type InputSummary } from '@imgpipe/schemas';
 import { isCassandraUnavailable, type Logger } from '@imgpipe/platform';
 import type { ImageRecord } from '../domain/model';
 import type { ImagePosition, ReadModel, RequestView, WebhookAttempt } from '../domain/ports';
@@ -181,6 +181,29 @@ const guarded =
     }
   };
 
+/** The view of an accepted request that the read model has not materialised yet. */
+function pendingView(requestId: string, input: InputSummary | undefined): RequestView | null {
+  if (!input) return null;
+  return {
+    requestId,
+    status: 'PENDING',
+    products: input.products,
+    total: input.images,
+    compressed: 0,
+    failed: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    hasWebhook: input.hasWebhook,
+    options: input.options,
+    failureReason: null,
+    createdAt: input.acceptedAt,
+    updatedAt: input.acceptedAt,
+    completedAt: null,
+    outputCsvKey: null,
+    done: false,
+  };
+}
+
 export function createQueryRouter(deps: QueryRouterDeps): express.Router {
   const { readModel, objects, urls } = deps;
   const router = express.Router();
@@ -210,11 +233,14 @@ export function createQueryRouter(deps: QueryRouterDeps): express.Router {
       if (cursor !== undefined) after = decodeCursor(cursor);
     }
 
-    const [view, attempts, page] = await Promise.all([
+    const [known, attempts, page] = await Promise.all([
       readModel.getRequest(requestId),
       readModel.listWebhookAttempts(requestId),
       withImages ? readModel.listImagesPage(requestId, after, limit + 1) : Promise.resolve(null),
     ]);
+    // Right after the 202 the request may exist only as ingest's input CSV (RequestAccepted is
+    // a moment behind): answer PENDING from its metadata rather than 404 for an accepted request.
+    const view = known ?? pendingView(requestId, await objects.describeInput(requestId));
     if (!view) throw requestNotFound(requestId);
 
     const body: Record<string, unknown> = {

@@ -8,7 +8,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client, type CassandraClient } from '@imgpipe/platform';
-import { FIXTURE_REQUEST_ID, completionIdFor, fixture, imageIdFor } from '@imgpipe/schemas';
+import {
+  FIXTURE_REQUEST_ID,
+  completionIdFor,
+  fixture,
+  imageIdFor,
+  inputCsvKey,
+  inputSummaryMetadata,
+} from '@imgpipe/schemas';
 import type { Aggregator, AggregatorTopics } from '../../src/app';
 import type { RequestEvent } from '../../src/domain/materializer';
 import { goldenEvents } from '../../src/testing/golden-request';
@@ -124,6 +131,55 @@ describe('query API', () => {
     }
     expect((await get(`/images/${id}/1/1`)).status).toBe(404);
     expect((await get('/api/download/123')).status).toBe(400);
+  });
+
+  it("answers PENDING from ingest's input CSV before RequestAccepted has been read, then from the read model", async () => {
+    const id = randomUUID();
+    // What ingest stores before it publishes RequestAccepted (schemas/src/objects.ts).
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: env.s3.S3_BUCKET,
+        Key: inputCsvKey(id),
+        Body: 'S. No.,Product Name,Input Image Urls\n',
+        Metadata: inputSummaryMetadata({
+          products: 2,
+          images: 3,
+          acceptedAt: Date.parse('2026-01-15T09:30:00.000Z'),
+          options: { quality: 70, format: 'webp', maxDimension: 800 },
+          hasWebhook: true,
+        }),
+      }),
+    );
+    const expected = {
+      request_id: id,
+      status: 'PENDING',
+      progress: { total: 3, compressed: 0, failed: 0, pending: 3, percent: 0 },
+      created_at: '2026-01-15T09:30:00.000Z',
+      updated_at: '2026-01-15T09:30:00.000Z',
+      completed_at: null,
+      options: { quality: 70, format: 'webp', max_dimension: 800 },
+      webhook: { state: 'PENDING', attempts: 0, last_status_code: null },
+      bytes_in: 0,
+      bytes_out: 0,
+    };
+    const early = await get(`/status/${id}`);
+    expect(early.status).toBe(200);
+    expect(early.headers.get('cache-control')).toBe('no-store');
+    expect(await early.json()).toEqual(expected);
+    // The image listing works too: nothing final yet.
+    const images = await get(`/status/${id}?include=images&limit=2`);
+    expect(await images.json()).toEqual({
+      ...expected,
+      products: [],
+      images_page: { limit: 2, next_cursor: null },
+    });
+    // Not a way around the query checks: a bad limit is still a 400.
+    expect((await get(`/status/${id}?include=images&limit=0`)).status).toBe(400);
+
+    // Once RequestAccepted is applied, the read model answers (same shape, its own values).
+    await apply(accepted(id, 4, 2));
+    const later = (await (await get(`/status/${id}`)).json()) as { progress: { total: number } };
+    expect(later.progress.total).toBe(4);
   });
 
   it('shows PENDING, then PROCESSING with honest progress and the webhook block from the delivery log', async () => {

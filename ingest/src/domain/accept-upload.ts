@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Logger, OutgoingEvent } from '@imgpipe/platform';
 import { errorCode } from '@imgpipe/platform';
 import {
+  inputCsvKey,
   topicCatalogue,
   imageIdFor,
   type ImageFailed,
@@ -82,7 +83,8 @@ export const ACCEPTED_MESSAGE = 'File accepted, processing started';
 /** Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes. */
 export const newWebhookSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
 
-export const inputCsvKey = (requestId: string): string => `inputs/${requestId}.csv`;
+/** Shared with the aggregator, which reads the object's metadata (schemas/src/objects.ts). */
+export { inputCsvKey };
 
 /** What makes two uploads "the same request" for an Idempotency-Key: the file and the options. */
 export const uploadFingerprint = (fileSha256: string, options: UploadOptions): string =>
@@ -225,6 +227,8 @@ export function createUploadAcceptor(deps: UploadAcceptorDeps): UploadAcceptor {
         products: upload.products.length,
         images: upload.images,
         acceptedAt: now(),
+        options: options.compression,
+        hasWebhook: options.webhookUrl !== null,
       });
     } catch (err) {
       log.error({ err }, 'storing the input CSV failed');

@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { OutgoingEvent } from '@imgpipe/platform';
-import type { TopicSpec } from '@imgpipe/schemas';
+import type { InputSummary, TopicSpec } from '@imgpipe/schemas';
 
 /** Publishes events to Kafka through the platform bus. */
 export interface EventPublisher {
@@ -24,19 +24,12 @@ export interface UploadedFile {
 }
 
 /** Durable storage of the original CSVs (S3 `inputs/{requestId}.csv`). */
-/** What ingest records beside the input CSV: enough to answer a status before the read model has it. */
-export interface InputSummary {
-  products: number;
-  images: number;
-  /** Epoch ms the request was accepted. */
-  acceptedAt: number;
-}
+/** The summary stored as the input CSV's metadata (the contract is in @imgpipe/schemas). */
+export type { InputSummary };
 
 export interface InputStore {
   /** Stores the file under `key` with its summary; resolves once it is durable. Overwriting is harmless. */
   save(key: string, file: UploadedFile, summary: InputSummary): Promise<void>;
-  /** The summary stored with `key`, or undefined when there is no such object. */
-  describe(key: string): Promise<InputSummary | undefined>;
   /** Deletes `key` (no error when it does not exist). */
   remove(key: string): Promise<void>;
 }

@@ -13,11 +13,6 @@ export interface EdgeProxyOptions {
   /** Retry-After sent when the upstream is unreachable. */
   retryAfterSeconds: number;
   logger: Logger;
-  /**
-   * Consulted when the upstream answers 404: a body to answer 200 with instead (the request
-   * exists, the upstream just has not seen it yet), or undefined to pass the 404 on.
-   */
-  onNotFound?: (req: Request) => Promise<unknown>;
 }
 
 /** Connection-scoped headers (RFC 9110 §7.6.1) never cross a proxy. */
@@ -138,36 +133,6 @@ export function edgeProxy(options: EdgeProxyOptions): EdgeProxy {
       }
     });
     upstreamReq.on('response', (upstreamRes) => {
-      if (upstreamRes.statusCode === 404 && options.onNotFound) {
-        // A 404 body is small: keep it, to pass on unchanged when there is no fallback.
-        const chunks: Buffer[] = [];
-        upstreamRes.on('data', (c: Buffer) => chunks.push(c));
-        const upstreamDone = new Promise<void>((resolve) => upstreamRes.once('end', resolve));
-        Promise.all([options.onNotFound(req), upstreamDone]).then(
-          ([body]) => {
-            if (body !== undefined) {
-              // A stand-in for a resource that changes every second: never cached, like the
-              // aggregator's own status answers.
-              res.status(200).setHeader('Cache-Control', 'no-store').json(body);
-              return;
-            }
-            res.status(404);
-            for (const [key, value] of Object.entries(endToEnd(upstreamRes.headers))) {
-              if (value !== undefined) res.setHeader(key, value);
-            }
-            res.end(Buffer.concat(chunks));
-          },
-          (err: unknown) => {
-            log.warn({ err, path: req.path }, 'not-found fallback failed');
-            failBeforeResponse(
-              503,
-              'ERR_UPSTREAM_UNAVAILABLE',
-              `The ${options.name} is unavailable; retry later`,
-            );
-          },
-        );
-        return;
-      }
       res.status(upstreamRes.statusCode ?? 502);
       for (const [key, value] of Object.entries(endToEnd(upstreamRes.headers))) {
         if (value !== undefined) res.setHeader(key, value);

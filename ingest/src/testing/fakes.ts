@@ -63,10 +63,6 @@ export class MemoryInputStore implements InputStore {
     this.summaries.set(key, summary);
   }
 
-  describe(key: string): Promise<InputSummary | undefined> {
-    return Promise.resolve(this.summaries.get(key));
-  }
-
   remove(key: string): Promise<void> {
     if (this.failRemove) return Promise.reject(this.failRemove);
     this.objects.delete(key);
