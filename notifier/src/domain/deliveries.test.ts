@@ -16,6 +16,7 @@ import type {
   WebhookRequest,
   WebhookResponse,
 } from './ports';
+import { newTargetRow } from './ports';
 import { createSchedule } from './schedule';
 import { generateSecret } from './signing';
 
@@ -29,18 +30,10 @@ function fakeTargets(): TargetRepository & { rows: Map<string, TargetRow> } {
     createAll(completionId, requestId, targets, attempt, claim) {
       if (targets.some((t) => rows.has(key(completionId, t.target)))) return Promise.resolve(false);
       for (const t of targets) {
-        rows.set(key(completionId, t.target), {
-          ...t,
-          completionId,
-          requestId,
-          state: 'PENDING',
-          attempts: attempt,
-          doneAttempt: 0,
-          claim,
-          nextAttemptAt: null,
-          lastStatusCode: null,
-          lastError: null,
-        });
+        rows.set(
+          key(completionId, t.target),
+          newTargetRow(t, completionId, requestId, attempt, claim),
+        );
       }
       return Promise.resolve(true);
     },

@@ -25,6 +25,7 @@ import {
   EMAIL_TARGET,
   FINAL_STATES,
   REQUEST_TARGET,
+  newTargetRow,
   type AttemptLog,
   type Clock,
   type DeliveryState,
@@ -409,18 +410,9 @@ export function createDeliveryService(deps: DeliveryDeps): DeliveryService {
           now(),
         );
         rows = created
-          ? plan.targets.map((t) => ({
-              ...t,
-              completionId: event.completionId,
-              requestId: event.requestId,
-              state: 'PENDING' as const,
-              attempts: attempt,
-              doneAttempt: 0,
-              claim,
-              nextAttemptAt: null,
-              lastStatusCode: null,
-              lastError: null,
-            }))
+          ? plan.targets.map((t) =>
+              newTargetRow(t, event.completionId, event.requestId, attempt, claim),
+            )
           : await targets.load(event.completionId);
       }
 

@@ -56,6 +56,26 @@ export const REQUEST_TARGET = 'request';
 export const EMAIL_TARGET = 'email';
 
 /** One delivery sequence: a completion to one target (table notification_targets). */
+/** The row `createAll` writes for a target: claimed for `attempt`, nothing recorded yet. */
+export const newTargetRow = (
+  t: NewTarget,
+  completionId: string,
+  requestId: string,
+  attempt: number,
+  claim: string,
+): TargetRow => ({
+  ...t,
+  completionId,
+  requestId,
+  state: 'PENDING',
+  attempts: attempt,
+  doneAttempt: 0,
+  claim,
+  nextAttemptAt: null,
+  lastStatusCode: null,
+  lastError: null,
+});
+
 export interface TargetRow {
   completionId: string;
   /** 'request' | endpoint id | 'email'. */
