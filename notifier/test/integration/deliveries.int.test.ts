@@ -13,6 +13,7 @@ import {
   completion,
   createPublisher,
   deliveryRows,
+  deliveryRowsOnce,
   metricValue,
   notifierConfig,
   privateTopics,
@@ -116,13 +117,9 @@ describe('signed webhooks', () => {
       'Message timestamp too new',
     );
 
-    const rows = await waitFor(
-      async () => {
-        const r = await deliveryRows(db, event.requestId);
-        return r.some((x) => x.state === 'SUCCEEDED') ? r : undefined;
-      },
-      { what: 'the delivery row' },
-    );
+    const rows = await deliveryRowsOnce(db, event.requestId, 'SUCCEEDED', {
+      what: 'the delivery row',
+    });
     expect(rows).toEqual([
       expect.objectContaining({
         target: 'request',
@@ -140,13 +137,10 @@ describe('retries', () => {
     const hook = await receiver((n) => ({ status: n <= 3 ? 500 : 200 }));
     const event = completion({ webhookUrl: hook.url() });
     await publisher.publish(event);
-    const rows = await waitFor(
-      async () => {
-        const r = await deliveryRows(db, event.requestId);
-        return r.some((x) => x.state === 'SUCCEEDED') ? r : undefined;
-      },
-      { what: 'the fourth attempt to succeed', timeoutMs: 60_000 },
-    );
+    const rows = await deliveryRowsOnce(db, event.requestId, 'SUCCEEDED', {
+      what: 'the fourth attempt to succeed',
+      timeoutMs: 60_000,
+    });
 
     const got = hook.for(event.completionId);
     expect(got).toHaveLength(4);
@@ -172,13 +166,10 @@ describe('retries', () => {
     );
     const event = completion({ webhookUrl: hook.url() });
     await publisher.publish(event);
-    const rows = await waitFor(
-      async () => {
-        const r = await deliveryRows(db, event.requestId);
-        return r.some((x) => x.state === 'SUCCEEDED') ? r : undefined;
-      },
-      { what: 'the retry after the timeout', timeoutMs: 60_000 },
-    );
+    const rows = await deliveryRowsOnce(db, event.requestId, 'SUCCEEDED', {
+      what: 'the retry after the timeout',
+      timeoutMs: 60_000,
+    });
     expect(rows.map((r) => [r.attempt, r.state, r.status_code])).toEqual([
       [1, 'RETRYING', null],
       [2, 'SUCCEEDED', 200],
@@ -212,13 +203,9 @@ describe('retries', () => {
     );
     const event = completion({ webhookUrl: hook.url() });
     await publisher.publish(event);
-    const rows = await waitFor(
-      async () => {
-        const r = await deliveryRows(db, event.requestId);
-        return r.some((x) => x.state === 'SUCCEEDED') ? r : undefined;
-      },
-      { what: 'the retry after the redirect' },
-    );
+    const rows = await deliveryRowsOnce(db, event.requestId, 'SUCCEEDED', {
+      what: 'the retry after the redirect',
+    });
     expect(rows.map((r) => [r.attempt, r.state, r.status_code])).toEqual([
       [1, 'RETRYING', 302],
       [2, 'SUCCEEDED', 204],
@@ -283,13 +270,9 @@ describe('exactly one sequence per completion', () => {
       },
       { what: 'both duplicates to be handled' },
     );
-    const rows = await waitFor(
-      async () => {
-        const r = await deliveryRows(db, event.requestId);
-        return r.some((x) => x.state === 'SUCCEEDED') ? r : undefined;
-      },
-      { what: 'the sequence to finish' },
-    );
+    const rows = await deliveryRowsOnce(db, event.requestId, 'SUCCEEDED', {
+      what: 'the sequence to finish',
+    });
     expect(rows.map((r) => [r.attempt, r.state])).toEqual([
       [1, 'RETRYING'],
       [2, 'SUCCEEDED'],

@@ -12,7 +12,7 @@ import {
   cassandra,
   completion,
   createPublisher,
-  deliveryRows,
+  deliveryRowsOnce,
   notifierConfig,
   privateTopics,
   testLogger,
@@ -173,13 +173,9 @@ describe('completion e-mail', () => {
     expect(attachment?.headers['content-type']).toMatch(/^text\/csv/);
     expect(attachment?.body).toBe(csv);
 
-    const rows = await waitFor(
-      async () => {
-        const r = await deliveryRows(db, event.requestId);
-        return r.some((x) => x.state === 'SUCCEEDED') ? r : undefined;
-      },
-      { what: 'the delivery row' },
-    );
+    const rows = await deliveryRowsOnce(db, event.requestId, 'SUCCEEDED', {
+      what: 'the delivery row',
+    });
     expect(rows).toEqual([
       expect.objectContaining({
         target: 'email',
@@ -213,25 +209,17 @@ describe('completion e-mail', () => {
     await publisher.publish(deferred, rejected);
 
     await waitFor(() => mailTo(flaky), { what: 'the retried e-mail' });
-    const rows = await waitFor(
-      async () => {
-        const r = await deliveryRows(db, deferred.requestId);
-        return r.some((x) => x.state === 'SUCCEEDED') ? r : undefined;
-      },
-      { what: 'the delivery rows' },
-    );
+    const rows = await deliveryRowsOnce(db, deferred.requestId, 'SUCCEEDED', {
+      what: 'the delivery rows',
+    });
     expect(rows.map((r) => [r.target, r.attempt, r.state, r.status_code])).toEqual([
       ['email', 1, 'RETRYING', 451],
       ['email', 2, 'SUCCEEDED', 250],
     ]);
 
-    const failed = await waitFor(
-      async () => {
-        const r = await deliveryRows(db, rejected.requestId);
-        return r.some((x) => x.state === 'FAILED') ? r : undefined;
-      },
-      { what: 'the rejection' },
-    );
+    const failed = await deliveryRowsOnce(db, rejected.requestId, 'FAILED', {
+      what: 'the rejection',
+    });
     expect(failed).toEqual([
       expect.objectContaining({ target: 'email', attempt: 1, state: 'FAILED', status_code: 550 }),
     ]);

@@ -15,6 +15,7 @@ import {
   completion,
   createPublisher,
   deliveryRows,
+  deliveryRowsOnce,
   metricValue,
   notifierConfig,
   privateTopics,
@@ -191,13 +192,9 @@ describe('deliveries to registered endpoints', () => {
     expect(await metricValue(notifier.registry, 'imgpipe_webhook_endpoints_disabled_total')).toBe(
       before + 1,
     );
-    const rows = await waitFor(
-      async () => {
-        const r = await deliveryRows(db, first.requestId);
-        return r.some((x) => x.state === 'DISABLED') ? r : undefined;
-      },
-      { what: 'the delivery row' },
-    );
+    const rows = await deliveryRowsOnce(db, first.requestId, 'DISABLED', {
+      what: 'the delivery row',
+    });
     expect(rows).toEqual([
       expect.objectContaining({
         target: endpoint.id,

@@ -15,6 +15,7 @@ import {
   completion,
   createPublisher,
   deliveryRows,
+  deliveryRowsOnce,
   privateTopics,
   startReceiver,
   type Receiver,
@@ -123,13 +124,10 @@ it('a notifier killed between attempts is restarted and the schedule continues',
   const second = startProcess(env);
   processes.push(second);
   await ready(port, second);
-  const rows = await waitFor(
-    async () => {
-      const r = await deliveryRows(db, event.requestId);
-      return r.some((x) => x.state === 'SUCCEEDED') ? r : undefined;
-    },
-    { what: 'attempt 2 from the restarted notifier', timeoutMs: 60_000 },
-  );
+  const rows = await deliveryRowsOnce(db, event.requestId, 'SUCCEEDED', {
+    what: 'attempt 2 from the restarted notifier',
+    timeoutMs: 60_000,
+  });
 
   expect(rows.map((r) => [r.attempt, r.state, r.status_code])).toEqual([
     [1, 'RETRYING', 500],

@@ -21,7 +21,7 @@ import {
 } from '@imgpipe/platform';
 import { fixture, type Envelope, type RequestCompleted } from '@imgpipe/schemas';
 import { generateSecret, loadConfig, notifierTopics, type NotifierConfig } from '../../src';
-import { testEnv, uniqueName } from '../../../test/support/env';
+import { testEnv, uniqueName, waitFor } from '../../../test/support/env';
 
 export const testLogger = (): Logger =>
   process.env.LOG_LEVEL
@@ -208,6 +208,19 @@ export async function deliveryRows(
     attempted_at: row.get('attempted_at') as Date,
     next_attempt_at: row.get('next_attempt_at') as Date | null,
   }));
+}
+
+/** Polls a request's delivery rows until one of them is in `state`; resolves with all of them. */
+export function deliveryRowsOnce(
+  client: CassandraClient,
+  requestId: string,
+  state: string,
+  opts: { what: string; timeoutMs?: number },
+): Promise<DeliveryRow[]> {
+  return waitFor(async () => {
+    const rows = await deliveryRows(client, requestId);
+    return rows.some((x) => x.state === state) ? rows : undefined;
+  }, opts);
 }
 
 /** Reads one sample of a counter/gauge from a registry's text exposition. */
