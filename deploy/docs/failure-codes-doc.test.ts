@@ -1,17 +1,14 @@
 /**
  * docs/failure-codes.md documents every code a user or operator can meet: every per-image
  * FAILURE_CODES entry (in its own section) and every `ERR_…` code the services, platform and
- * schemas use. The codes are collected from the TypeScript syntax trees of the sources (string
- * literals only, so a code mentioned in a comment does not count, and one built with a template
- * such as `ERR_HTTP_${status}` is seen as its prefix), not from a hand-kept list, so a new code
- * without documentation fails here.
+ * schemas use, collected from the sources (test/support/error-codes.ts), not from a hand-kept
+ * list, so a new code without documentation fails here.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
 import { FAILURE_CODES } from '@imgpipe/schemas';
+import { errorCodesIn, repoDir, sourceFiles } from '../../test/support/error-codes';
 
-const repoDir = path.resolve(__dirname, '..', '..');
 const doc = readFileSync(path.join(repoDir, 'docs', 'failure-codes.md'), 'utf8');
 
 /** Where codes are defined: the runtime packages (the CLI's own usage codes are its business). */
@@ -25,39 +22,9 @@ const NOT_CODES: Readonly<Record<string, string>> = {
   ERR_ENCODE: 'a prefix: ingest checks errorCode(err)?.startsWith("ERR_ENCODE")',
 };
 
-const CODE = /^ERR_[A-Z0-9_]+$/;
-
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'testing' ? [] : sources(full);
-    return entry.name.endsWith('.ts') && !/\.(test|d)\.ts$/.test(entry.name) ? [full] : [];
-  });
-}
-
-/** Every `ERR_…` string literal, and every template literal whose text starts `ERR_…${`. */
-function codesIn(file: string): { codes: Set<string>; prefixes: Set<string> } {
-  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
-  const codes = new Set<string>();
-  const prefixes = new Set<string>();
-  const visit = (node: ts.Node): void => {
-    if (
-      (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) &&
-      CODE.test(node.text)
-    ) {
-      codes.add(node.text);
-    } else if (ts.isTemplateExpression(node) && CODE.test(`${node.head.text}X`)) {
-      prefixes.add(node.head.text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  return { codes, prefixes };
-}
-
-const found = PACKAGES.flatMap((pkg) => sources(path.join(repoDir, pkg, 'src'))).map((file) => ({
-  file: path.relative(repoDir, file),
-  ...codesIn(file),
+const found = PACKAGES.flatMap((pkg) => sourceFiles(path.join(pkg, 'src'))).map((file) => ({
+  file,
+  ...errorCodesIn(file),
 }));
 const allCodes = new Set(found.flatMap((f) => [...f.codes]));
 const allPrefixes = new Set(found.flatMap((f) => [...f.prefixes]));

@@ -28,6 +28,7 @@ import { loadConfig } from '../config';
 import { UploadCodes } from '../domain/errors';
 import { FORM_FIELDS, MAX_DIMENSION_LIMIT } from '../domain/form-fields';
 import { FakePublisher, MemoryIdempotencyStore, MemoryInputStore } from '../testing/fakes';
+import { errorCodesIn } from '../../../test/support/error-codes';
 import { WEB_DIR, loadOpenApiDocument } from './public-site';
 
 type Json = Record<string, unknown>;
@@ -393,11 +394,7 @@ describe('enums and codes: the document and the code agree', () => {
     ];
     const inCode = new Set([
       ...Object.values(UploadCodes),
-      ...sources.flatMap((f) =>
-        [...readFileSync(path.join(REPO, f), 'utf8').matchAll(/'(ERR_[A-Z0-9_]+)'/g)].map(
-          (m) => m[1]!,
-        ),
-      ),
+      ...sources.flatMap((f) => [...errorCodesIn(f).codes]),
     ]);
     expect([...inCode].filter((c) => !documented.has(c))).toEqual([]);
   });
