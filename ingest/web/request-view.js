@@ -513,11 +513,8 @@ export function createRequestView({ pageSize, onLoadProblem }) {
           await loadTable(s);
         } catch (err) {
           if (isAbort(err) || signal.aborted) return;
-          // 404 right after an upload: the aggregator has not read the request yet. Otherwise
-          // the summary still updates; the table catches up on a later round.
-          if (err.status !== 404) {
-            el['products-note'].textContent = `Could not load the images (${err.code}); retrying.`;
-          }
+          // The summary still updates; the table catches up on a later round.
+          el['products-note'].textContent = `Could not load the images (${err.code}); retrying.`;
           if (final) {
             s.tableCounts = '';
             await sleep(s, 2000);

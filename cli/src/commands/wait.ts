@@ -14,8 +14,8 @@ export type WaitOutcome =
 
 /**
  * A failed poll worth repeating: the network, a 5xx/503 (a service restarting), 429, a 404
- * (a status API that has not read the request's first event yet; imgpipe's edge answers
- * PENDING then, another deployment might not) and a garbled answer from a proxy.
+ * (a status API that has not read the request's first event yet; imgpipe's answers PENDING
+ * from the stored input CSV then, but a proxy or an older release might not) and a garbled answer from a proxy.
  */
 export function isTransient(failure: ApiFailure): boolean {
   if (failure.kind !== 'http') return failure.kind !== 'aborted';
