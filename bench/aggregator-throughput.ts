@@ -34,8 +34,9 @@ import {
   silentLogger,
   type Bus,
 } from '@imgpipe/platform';
-import { Topics, cqlMigrationsDir, fixture, imageIdFor } from '@imgpipe/schemas';
+import { Topics, cqlMigrationsDir } from '@imgpipe/schemas';
 import type { AggregatorTopics } from '../aggregator/src';
+import { syntheticRequest } from '../aggregator/src/testing/synthetic-request';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1500);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 40);
@@ -66,40 +67,14 @@ type Produced = Parameters<Awaited<ReturnType<Bus['producer']>>['send']>[1][numb
 function requestEvents(requestId: string, images: number): Produced[] {
   const products = Math.max(1, Math.floor(images / 4));
   const perProduct = Math.ceil(images / products);
-  const out: Produced[] = [
-    {
-      name: 'RequestAccepted',
-      key: requestId,
-      value: fixture('RequestAccepted', { requestId, products, images }),
-    },
-  ];
-  for (let n = 0; n < images; n += 1) {
-    const p = Math.floor(n / perProduct);
-    const i = n % perProduct;
-    const ref = {
-      requestId,
-      eventId: randomUUID(),
-      imageId: imageIdFor(requestId, p, i),
-      productIndex: p,
-      imageIndex: i,
-      serialNumber: String(p + 1),
-      productName: `Product ${p + 1}`,
-      inputUrl: `https://cdn.example.com/${requestId}/${p}/${i}.jpg`,
-    };
-    out.push(
-      n % 10 === 9
-        ? { name: 'ImageFailed', key: requestId, value: fixture('ImageFailed', ref) }
-        : {
-            name: 'ImageCompressed',
-            key: requestId,
-            value: fixture('ImageCompressed', {
-              ...ref,
-              outputKey: `outputs/${requestId}/${p + 1}-${i + 1}.jpg`,
-            }),
-          },
-    );
-  }
-  return out;
+  // Every tenth image fails, as in a catalogue with a few dead links.
+  const { accepted, results } = syntheticRequest(
+    requestId,
+    products,
+    perProduct,
+    (n) => n % 10 === 9,
+  );
+  return [accepted, ...results].map((e) => ({ name: e.name, key: requestId, value: e.value }));
 }
 
 interface Child {

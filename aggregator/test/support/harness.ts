@@ -2,7 +2,6 @@
  * Shared pieces of the aggregator's integration tests: migrations, private topics, in-process
  * aggregators on port 0, a producer for test events, and a reader of everything on a topic.
  */
-import { randomUUID } from 'node:crypto';
 import {
   createBus,
   createCassandraClient,
@@ -19,8 +18,6 @@ import {
 import {
   Topics,
   cqlMigrationsDir,
-  fixture,
-  imageIdFor,
   type AnyEvent,
   type RequestCompleted,
   type TopicSpec,
@@ -32,7 +29,10 @@ import {
   type AggregatorTopics,
 } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import type { TestEvent } from '../../src/testing/synthetic-request';
 import { testEnv, uniqueName, waitFor } from '../../../test/support/env';
+
+export { syntheticRequest, type TestEvent, type Truth } from '../../src/testing/synthetic-request';
 
 export const env = testEnv();
 
@@ -116,11 +116,6 @@ export const testBus = (): Bus =>
     clientId: 'aggregator-test',
   });
 
-export type TestEvent = Extract<
-  AnyEvent,
-  { name: 'RequestAccepted' | 'ImageCompressed' | 'ImageFailed' }
->;
-
 /** Publishes events keyed by request id, in the given order (order kept per request). */
 export async function publish(
   bus: Bus,
@@ -180,79 +175,6 @@ export async function testCassandra(): Promise<CassandraClient> {
   const client = createCassandraClient(cassandraEnv);
   await client.connect();
   return client;
-}
-
-export interface Truth {
-  requestId: string;
-  total: number;
-  compressed: number;
-  failed: number;
-  bytesIn: number;
-  bytesOut: number;
-  status: 'COMPLETED' | 'COMPLETED_WITH_ERRORS' | 'FAILED';
-}
-
-/**
- * A request of `products` × `perProduct` images where image n fails when `fails(n)`; its
- * RequestAccepted, one result per image, and the counts a correct aggregator must end with.
- */
-export function syntheticRequest(
-  requestId: string,
-  products: number,
-  perProduct: number,
-  fails: (n: number) => boolean = () => false,
-): { accepted: TestEvent; results: TestEvent[]; truth: Truth } {
-  const accepted: TestEvent = {
-    name: 'RequestAccepted',
-    value: fixture('RequestAccepted', { requestId, products, images: products * perProduct }),
-  };
-  const results: TestEvent[] = [];
-  const truth: Truth = {
-    requestId,
-    total: products * perProduct,
-    compressed: 0,
-    failed: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    status: 'COMPLETED',
-  };
-  for (let p = 0; p < products; p += 1) {
-    for (let i = 0; i < perProduct; i += 1) {
-      const n = p * perProduct + i;
-      const ref = {
-        requestId,
-        eventId: randomUUID(),
-        imageId: imageIdFor(requestId, p, i),
-        productIndex: p,
-        imageIndex: i,
-        serialNumber: String(p + 1),
-        productName: `Product ${p + 1}`,
-        inputUrl: `https://cdn.example.com/${p}/${i}.jpg`,
-      };
-      if (fails(n)) {
-        truth.failed += 1;
-        results.push({ name: 'ImageFailed', value: fixture('ImageFailed', ref) });
-      } else {
-        const bytesIn = 10_000 + n;
-        const bytesOut = 3_000 + n;
-        truth.compressed += 1;
-        truth.bytesIn += bytesIn;
-        truth.bytesOut += bytesOut;
-        results.push({
-          name: 'ImageCompressed',
-          value: fixture('ImageCompressed', {
-            ...ref,
-            bytesIn,
-            bytesOut,
-            outputKey: `outputs/${requestId}/${p + 1}-${i + 1}.jpg`,
-          }),
-        });
-      }
-    }
-  }
-  truth.status =
-    truth.failed === 0 ? 'COMPLETED' : truth.compressed === 0 ? 'FAILED' : 'COMPLETED_WITH_ERRORS';
-  return { accepted, results, truth };
 }
 
 export interface StoredOutcome {
